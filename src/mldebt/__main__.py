@@ -1,0 +1,3 @@
+from mldebt.cli import main
+
+main()

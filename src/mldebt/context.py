@@ -1,0 +1,127 @@
+"""What a file rule sees of its file, and where its reports go."""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from mldebt.findings import Location
+from mldebt.traversal import Scope
+
+if TYPE_CHECKING:
+    from mldebt.rule import FileRule
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A ``#`` comment: 1-based line and column in the module, text including the ``#``."""
+
+    line: int
+    column: int
+    text: str
+    #: True when the comment is alone on its line (no code before it).
+    own_line: bool
+
+
+@dataclass
+class PendingReport:
+    """A report whose node still needs a position; resolved after the traversal."""
+
+    rule: FileRule
+    node: cst.CSTNode | None
+    message: str
+    line: int | None
+    column: int
+    end_line: int | None
+    end_column: int | None
+    basis: str | None
+    size: float
+    related: Sequence[tuple[cst.CSTNode | Location, str]]
+    scope: str
+
+
+_SPACE = re.compile(r"\s+")
+
+
+class FileContext:
+    """One analysed file: its path, text, parsed module and the reports made on it."""
+
+    def __init__(self, path: str, text: str, module: cst.Module, notebook: bool) -> None:
+        self.path = path
+        self.text = text
+        self.module = module
+        self.notebook = notebook
+        self.scope = Scope()
+        self.pending: list[PendingReport] = []
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+    @cached_property
+    def comments(self) -> list[Comment]:
+        """Every comment in the file, found by the tokenizer (never inside strings)."""
+        found: list[Comment] = []
+        code_lines: set[int] = set()
+        skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
+        try:
+            for tok in tokenize.generate_tokens(io.StringIO(self.text).readline):
+                if tok.type == tokenize.COMMENT:
+                    line, col = tok.start
+                    found.append(Comment(line, col + 1, tok.string, line not in code_lines))
+                elif tok.type not in skip and tok.type != tokenize.ENDMARKER:
+                    code_lines.update(range(tok.start[0], tok.end[0] + 1))
+        except (tokenize.TokenError, SyntaxError):
+            pass  # libcst accepted the file; keep the comments found before the odd spot
+        return found
+
+    def node_source(self, node: cst.CSTNode) -> str:
+        """The node's code with whitespace collapsed: stable across re-indentation."""
+        return _SPACE.sub(" ", self.module.code_for_node(node)).strip()
+
+    def add_report(
+        self,
+        rule: FileRule,
+        node: cst.CSTNode | None,
+        message: str,
+        *,
+        line: int | None,
+        column: int,
+        end_line: int | None,
+        end_column: int | None,
+        basis: str | None,
+        size: float,
+        related: Sequence[tuple[cst.CSTNode | Location, str]],
+    ) -> None:
+        if node is None and line is None:
+            raise ValueError(f"{rule.code}: report() needs a node or a line")
+        self.pending.append(
+            PendingReport(
+                rule,
+                node,
+                message,
+                line,
+                column,
+                end_line,
+                end_column,
+                basis,
+                size,
+                related,
+                self.scope.qualname,
+            )
+        )
+
+    def report_nodes(self) -> list[cst.CSTNode]:
+        nodes: list[cst.CSTNode] = []
+        for pending in self.pending:
+            if pending.node is not None:
+                nodes.append(pending.node)
+            nodes.extend(n for n, _ in pending.related if isinstance(n, cst.CSTNode))
+        return nodes

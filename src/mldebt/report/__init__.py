@@ -1,0 +1,19 @@
+"""Reporters: each turns an AnalysisResult into text in one format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mldebt.api import AnalysisResult
+from mldebt.report import json_report, text
+
+Renderer = Callable[[AnalysisResult, bool], str]
+
+FORMATS: dict[str, Renderer] = {
+    "text": text.render,
+    "json": json_report.render,
+}
+
+
+def render(fmt: str, result: AnalysisResult, color: bool = False) -> str:
+    return FORMATS[fmt](result, color)

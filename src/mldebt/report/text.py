@@ -1,0 +1,61 @@
+"""``--format text``: one line per finding, like compilers and ruff, then a summary."""
+
+from __future__ import annotations
+
+import click
+
+from mldebt.api import AnalysisResult, Summary
+from mldebt.findings import Finding, Severity
+
+_COLORS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
+
+
+def location(finding: Finding) -> str:
+    cell = f"cell {finding.cell}:" if finding.cell is not None else ""
+    return f"{finding.path}:{cell}{finding.line}:{finding.column}"
+
+
+def line(finding: Finding, color: bool = False) -> str:
+    where = location(finding)
+    code = finding.rule
+    if color:
+        where = click.style(where, bold=True)
+        code = click.style(code, fg=_COLORS[finding.severity], bold=True)
+    return f"{where}: {code} [{finding.name}] {finding.message}"
+
+
+def duration(minutes: float) -> str:
+    total = round(minutes)
+    hours, rest = divmod(total, 60)
+    days, hours = divmod(hours, 8)  # a working day, as debt estimates count it
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{rest}min" if rest else ""]
+    return " ".join(p for p in parts if p) or "0min"
+
+
+def summary_line(summary: Summary) -> str:
+    if not summary.findings:
+        return f"No debt found in {summary.files} file{'s' * (summary.files != 1)}."
+    counts = ", ".join(f"{n} {sev}" for sev, n in summary.by_severity.items())
+    plural = "s" * (summary.findings != 1)
+    return (
+        f"Found {summary.findings} finding{plural} ({counts}) in {summary.files} "
+        f"file{'s' * (summary.files != 1)}; estimated debt {duration(summary.debt_minutes)}."
+    )
+
+
+def statistics(result: AnalysisResult) -> str:
+    rows = []
+    names = {e.rule.code: e.rule.name for e in result.rules}
+    for code, count in sorted(result.summary.by_rule.items(), key=lambda kv: (-kv[1], kv[0])):
+        rows.append(f"{count:>6}  {code:<8} {names.get(code, '')}")
+    return "\n".join(rows)
+
+
+def render(result: AnalysisResult, color: bool = False) -> str:
+    out = [line(f, color) for f in result.findings]
+    if result.findings:
+        out.append("")
+    out.append(summary_line(result.summary))
+    if result.summary.suppressed:
+        out.append(f"({result.summary.suppressed} suppressed by comments)")
+    return "\n".join(out) + "\n"

@@ -27,7 +27,9 @@ _START = re.compile(
     r"return|raise|assert|del|yield|async|await|global|nonlocal|print|lambda|pass|break|"
     r"continue)\b|[\w.\[\]'\"()]+\s*(?:[-+*/%|&^@]|//|\*\*|>>|<<)?=[^=]|[\w.]+\s*[(\[.]|[\w.]+\s*,)"
 )
-_HEADER = re.compile(r"^\s*(?:if|elif|else|for|while|with|try|except|finally|def|class|async)\b.*:\s*$")
+_HEADER = re.compile(
+    r"^\s*(?:if|elif|else|for|while|with|try|except|finally|def|class|async)\b.*:\s*$"
+)
 _OPENERS, _CLOSERS = "([{", ")]}"
 
 
@@ -60,8 +62,10 @@ def _parse(lines: list[str]) -> ast.Module | None:
         source += "\n" + " " * (indent + 4) + "pass"
     first = source.lstrip()
     if re.match(r"(elif|else|except|finally)\b", first):
-        source = "if x:\n    pass\n" + source if not first.startswith(("except", "finally")) else (
-            "try:\n    pass\n" + source
+        source = (
+            "if x:\n    pass\n" + source
+            if not first.startswith(("except", "finally"))
+            else ("try:\n    pass\n" + source)
         )
     try:
         with warnings.catch_warnings():

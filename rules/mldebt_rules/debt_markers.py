@@ -30,7 +30,9 @@ class DebtMarker(FileRule):
     debt_minutes = 10.0
     tags = ("general",)
     options = {"markers": list(DEFAULT_MARKERS)}
-    option_docs = {"markers": "Words that mark a comment as admitted debt (matched as whole words)."}
+    option_docs = {
+        "markers": "Words that mark a comment as admitted debt (matched as whole words)."
+    }
     summary = "A TODO, FIXME, HACK or XXX comment: debt the author knew about and left."
     what = (
         "Comments whose text carries a debt marker (`TODO`, `FIXME`, `HACK`, `XXX`, `KLUDGE`, "

@@ -9,7 +9,7 @@ The embedding API::
 
 __version__ = "0.1.0"
 
-from mldebt.api import AnalysisResult, Summary, analyse  # noqa: E402
-from mldebt.findings import Finding, Location, Severity  # noqa: E402
+from mldebt.api import AnalysisResult, Summary, analyse
+from mldebt.findings import Finding, Location, Severity
 
 __all__ = ["AnalysisResult", "Finding", "Location", "Severity", "Summary", "__version__", "analyse"]

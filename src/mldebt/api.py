@@ -67,7 +67,9 @@ def summarise(findings: Sequence[Finding], files: int, loc: int, suppressed: int
         debt_minutes=round(sum(f.debt_minutes for f in findings), 2),
         lines_of_code=loc,
         by_category={c: categories[c] for c in CATEGORIES if categories[c]},
-        by_severity={s.value: severities[s.value] for s in reversed(Severity) if severities[s.value]},
+        by_severity={
+            s.value: severities[s.value] for s in reversed(Severity) if severities[s.value]
+        },
         by_rule=dict(sorted(rules.items())),
         suppressed=suppressed,
     )

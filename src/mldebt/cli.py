@@ -88,12 +88,26 @@ def _write(output: Path | None, text: str) -> None:
 
 def _selection_options(func: F) -> F:
     options = [
-        click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-                     help="Use this pyproject.toml or mldebt.toml instead of searching for one."),
-        click.option("--select", multiple=True, help="Rule codes, code prefixes, names or categories to enable (comma separated)."),
-        click.option("--extend-select", multiple=True, help="Enable these on top of the configured selection."),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Use this pyproject.toml or mldebt.toml instead of searching for one.",
+        ),
+        click.option(
+            "--select",
+            multiple=True,
+            help="Rule codes, code prefixes, names or categories to enable (comma separated).",
+        ),
+        click.option(
+            "--extend-select",
+            multiple=True,
+            help="Enable these on top of the configured selection.",
+        ),
         click.option("--ignore", multiple=True, help="Rule codes, names or categories to disable."),
-        click.option("--exclude", multiple=True, help="Replace the exclude patterns (gitignore syntax)."),
+        click.option(
+            "--exclude", multiple=True, help="Replace the exclude patterns (gitignore syntax)."
+        ),
         click.option("--extend-exclude", multiple=True, help="Exclude these patterns too."),
         click.option("--preview/--no-preview", default=None, help="Enable rules still in preview."),
     ]
@@ -126,19 +140,50 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE.")
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report to FILE.",
+)
 @click.option("--statistics", is_flag=True, help="Show the number of findings per rule.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
-              help="Lowest severity that fails the run (default: warning, or the config's fail-on).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default=None,
+    help="Lowest severity that fails the run (default: warning, or the config's fail-on).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the gate.")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes (0: CPU count; 1: in-process).")
-@click.option("--no-cache", is_flag=True, help="Analyse every file afresh; do not read or write the cache.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar; text format prints findings only.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Worker processes (0: CPU count; 1: in-process).",
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Analyse every file afresh; do not read or write the cache."
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bar; text format prints findings only."
+)
 @_selection_options
-def check(paths: tuple[Path, ...], fmt: str, output: Path | None, statistics: bool, fail_on: str | None,
-          exit_zero: bool, jobs: int, no_cache: bool, quiet: bool, config_file: Path | None,
-          **overrides: Any) -> None:
+def check(
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    statistics: bool,
+    fail_on: str | None,
+    exit_zero: bool,
+    jobs: int,
+    no_cache: bool,
+    quiet: bool,
+    config_file: Path | None,
+    **overrides: Any,
+) -> None:
     """Analyse PATHS (default: the current folder) and report the debt found."""
     with _handled():
         targets = list(paths) or [Path(".")]
@@ -148,7 +193,12 @@ def check(paths: tuple[Path, ...], fmt: str, output: Path | None, statistics: bo
             result = analyse(targets, config, jobs=jobs, use_cache=not no_cache, progress=progress)
         finally:
             progress.close()
-        color = output is None and fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        color = (
+            output is None
+            and fmt == "text"
+            and sys.stdout.isatty()
+            and not os.environ.get("NO_COLOR")
+        )
         text = render(fmt, result, color)
         if statistics and fmt == "text":
             text = statistics_block(result) + text
@@ -168,7 +218,9 @@ def _exit_code(result: AnalysisResult, exit_zero: bool) -> int:
 
 
 @main.command("rules")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 def rules_command(fmt: str) -> None:
     """List every installed rule: code, name, category, severity, status and tags."""
     with _handled():
@@ -191,7 +243,9 @@ def rules_command(fmt: str) -> None:
         return
     for row in rows:
         tags = ",".join(row["tags"])
-        click.echo(f"{row['code']:<8} {row['name']:<28} {row['category']:<24} {row['severity']:<8} {row['status']:<8} {tags}")
+        columns = (row["code"], 8), (row["name"], 28), (row["category"], 24), (row["severity"], 8)
+        head = " ".join(f"{value:<{width}}" for value, width in columns)
+        click.echo(f"{head} {row['status']:<8} {tags}")
 
 
 @main.command()
@@ -216,7 +270,12 @@ def config_command(path: Path | None, config_file: Path | None, **overrides: Any
         enabled = resolve_rules(config, load_registry())
         data = config.to_dict()
         data["enabled-rules"] = [
-            {"code": e.rule.code, "name": e.rule.name, "severity": e.severity.value, "options": dict(e.options)}
+            {
+                "code": e.rule.code,
+                "name": e.rule.name,
+                "severity": e.severity.value,
+                "options": dict(e.options),
+            }
             for e in enabled
         ]
         click.echo(json.dumps(data, indent=2))

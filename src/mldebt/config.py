@@ -15,7 +15,7 @@ from mldebt.rule import Rule
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 
 class ConfigError(Exception):
@@ -128,7 +128,8 @@ def find_config(start: Path) -> tuple[Path | None, dict[str, Any]]:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -185,7 +186,9 @@ def _check_type(where: str, key: str, value: Any) -> None:
     elif key == "per-file-ignores":
         ok = isinstance(value, dict) and all(_is_str_list(v) for v in value.values())
     elif key == "severity":
-        ok = isinstance(value, dict) and all(v in {s.value for s in Severity} for v in value.values())
+        ok = isinstance(value, dict) and all(
+            v in {s.value for s in Severity} for v in value.values()
+        )
     elif key == "options":
         ok = isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
     elif key == "fail-on":
@@ -239,7 +242,11 @@ def resolve_rules(config: Config, registry: Registry) -> list[EnabledRule]:
     for rule in registry.sorted():
         if not any(_matches(s, rule) for s in chosen):
             continue
-        if rule.status == "preview" and not config.preview and not any(_exact(s, rule) for s in chosen):
+        if (
+            rule.status == "preview"
+            and not config.preview
+            and not any(_exact(s, rule) for s in chosen)
+        ):
             continue
         if any(_matches(s, rule) for s in config.ignore):
             continue

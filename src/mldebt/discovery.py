@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pathspec
 
@@ -43,11 +44,11 @@ class _GitIgnores:
 
     def __init__(self, top: Path) -> None:
         self.top = top
-        self.specs: dict[Path, pathspec.PathSpec | None] = {}
+        self.specs: dict[Path, pathspec.PathSpec[Any] | None] = {}
         exclude = top / ".git" / "info" / "exclude"
         self.info = _read_spec(exclude) if exclude.is_file() else None
 
-    def spec(self, folder: Path) -> pathspec.PathSpec | None:
+    def spec(self, folder: Path) -> pathspec.PathSpec[Any] | None:
         if folder not in self.specs:
             ignore = folder / ".gitignore"
             self.specs[folder] = _read_spec(ignore) if ignore.is_file() else None
@@ -69,7 +70,7 @@ class _GitIgnores:
             folder = folder.parent
 
 
-def _read_spec(path: Path) -> pathspec.PathSpec | None:
+def _read_spec(path: Path) -> pathspec.PathSpec[Any] | None:
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -110,7 +111,7 @@ def discover(
 
 
 def _walk(
-    top: Path, root: Path, excluded: pathspec.PathSpec, git: _GitIgnores | None
+    top: Path, root: Path, excluded: pathspec.PathSpec[Any], git: _GitIgnores | None
 ) -> Iterator[Path]:
     for folder, dirs, files in os.walk(top, onerror=None, followlinks=False):
         here = Path(folder)
@@ -132,7 +133,7 @@ def _walk(
 
 
 def _skip(
-    path: Path, root: Path, excluded: pathspec.PathSpec, git: _GitIgnores | None, is_dir: bool
+    path: Path, root: Path, excluded: pathspec.PathSpec[Any], git: _GitIgnores | None, is_dir: bool
 ) -> bool:
     rel = relative(path, root) + ("/" if is_dir else "")
     if excluded.match_file(rel) or excluded.match_file(path.name + ("/" if is_dir else "")):

@@ -19,7 +19,12 @@ from typing import Any
 
 import pathspec
 
-from mldebt.analysis_rules import InternalError, UnknownSuppressionCode, UnreadableFile
+from mldebt.analysis_rules import (
+    InternalError,
+    UnknownSuppressionCode,
+    UnreadableFile,
+    UnusedSuppression,
+)
 from mldebt.cache import CACHE_DIR, Cache
 from mldebt.config import Config, EnabledRule
 from mldebt.discovery import SourceFile, discover
@@ -69,12 +74,16 @@ def run(
 ) -> EngineResult:
     registry = registry or load_registry()
     sources = list(
-        discover(paths, config.root, [*config.exclude, *config.extend_exclude], config.respect_gitignore)
+        discover(
+            paths, config.root, [*config.exclude, *config.extend_exclude], config.respect_gitignore
+        )
     )
     file_rules: list[RuleSpec] = [
         (e.rule, e.options) for e in enabled if issubclass(e.rule, FileRule)
     ]
-    cache = Cache(config.root / CACHE_DIR, _salt(registry, file_rules)) if options.use_cache else None
+    cache = (
+        Cache(config.root / CACHE_DIR, _salt(registry, file_rules)) if options.use_cache else None
+    )
     states = _per_file_pass(sources, file_rules, cache, options)
     facts = [ModuleFacts.from_dict(s.outcome["facts"]) for s in states if s.outcome["facts"]]
     graph = ProjectGraph(facts)
@@ -111,13 +120,12 @@ def _per_file_pass(
             todo.append((index, source.rel, data, key))
     jobs = options.jobs or os.cpu_count() or 1
     keys = {index: key for index, _, _, key in todo}
-    total, done = len(todo), 0
-    for index, outcome in _analyse_all(todo, rules, jobs):
+    total = len(todo)
+    for done, (index, outcome) in enumerate(_analyse_all(todo, rules, jobs), start=1):
         outcomes[index] = outcome
         key = keys[index]
         if cache and key:
             cache.put(key, outcome)
-        done += 1
         if options.progress:
             options.progress(done, total)
     return [FileState(source, outcomes[i]) for i, source in enumerate(sources)]
@@ -166,7 +174,9 @@ def _analyse_all(
     finished: set[int] = set()
     try:
         with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(specs,)) as pool:
-            futures: list[Future[list[tuple[int, Outcome]]]] = [pool.submit(_work, c) for c in chunks]
+            futures: list[Future[list[tuple[int, Outcome]]]] = [
+                pool.submit(_work, c) for c in chunks
+            ]
             for future in futures:
                 for index, outcome in future.result():
                     finished.add(index)
@@ -266,34 +276,41 @@ def _suppression_reports(
     registry: Registry,
     ignored_here: set[str],
 ) -> list[Report]:
-    unused_rule = registry.rules["MLD003"]
-    unknown_rule = UnknownSuppressionCode
+    """MLD003 for suppressions that silenced nothing, MLD004 for codes no rule has."""
+
+    def at(sup: Suppression, code: str, message: str, basis: str) -> Report:
+        return Report(code, message, sup.line, sup.column, sup.line, None, basis, path=path)
+
     reports = []
     for sup in sups:
-        where = dict(path=path, line=sup.line, column=sup.column, end_line=sup.line, end_column=None)
         if sup.codes is None:
             if not sup.used:
-                reports.append(Report(unused_rule.code, "unused blanket suppression", basis="*", **where))
+                reports.append(at(sup, UnusedSuppression.code, "unused blanket suppression", "*"))
             continue
         unknown = [c for c in sup.codes if registry.lookup(c) is None]
         if unknown:
             message = f"unknown rule code or name in suppression: {', '.join(unknown)}"
-            reports.append(Report(unknown_rule.code, message, basis=",".join(unknown), **where))
+            reports.append(at(sup, UnknownSuppressionCode.code, message, ",".join(unknown)))
         unused = [
             c
             for c in sup.codes
-            if c not in sup.used and (rule := registry.lookup(c)) is not None and rule.code in by_code
+            if c not in sup.used
+            and (rule := registry.lookup(c)) is not None
+            and rule.code in by_code
         ]
         if unused:
             message = f"unused suppression: nothing reported here for {', '.join(unused)}"
-            reports.append(Report(unused_rule.code, message, basis=",".join(unused), **where))
-    return [
-        r
-        for r in reports
-        if r.rule in by_code
-        and not ignored_here & {r.rule, registry.rules[r.rule].name, "analysis"}
-        and not suppressed_by([s for s in sups if s.file_level], r.rule, registry.rules[r.rule].name, range(r.line, r.line + 1))
-    ]
+            reports.append(at(sup, UnusedSuppression.code, message, ",".join(unused)))
+    file_level = [s for s in sups if s.file_level]
+    kept = []
+    for report in reports:
+        rule = registry.rules[report.rule]
+        if report.rule not in by_code or ignored_here & {rule.code, rule.name, rule.category}:
+            continue
+        if suppressed_by(file_level, rule.code, rule.name, range(report.line, report.line + 1)):
+            continue
+        kept.append(report)
+    return kept
 
 
 def _to_findings(
@@ -346,4 +363,6 @@ def _relocate(data: dict[str, Any], cells: dict[str, CellMap]) -> Location:
     if end is not None:
         end_cell, end = cell_map.locate(end)
         end = end if end_cell == cell and end >= line else line
-    return Location(location.path, line, location.column, end, location.end_column, cell, location.message)
+    return Location(
+        location.path, line, location.column, end, location.end_column, cell, location.message
+    )

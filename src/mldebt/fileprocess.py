@@ -43,9 +43,7 @@ def analyse_bytes(rel: str, data: bytes, rules: Sequence[RuleSpec]) -> Outcome:
     try:
         _run_rules(rel, source, module, rules, outcome)
     except RecursionError:
-        outcome["reports"].append(
-            _simple(ParseError.code, "nesting too deep for analysis", 1, 1)
-        )
+        outcome["reports"].append(_simple(ParseError.code, "nesting too deep for analysis", 1, 1))
     return outcome
 
 
@@ -134,7 +132,11 @@ def _run_rules(
     outcome["suppressions"] = [
         s.to_dict()
         for s in parse_suppressions(
-            ((c.line, c.column, c.text, c.own_line) for c in context.comments if "mldebt" in c.text),
+            (
+                (c.line, c.column, c.text, c.own_line)
+                for c in context.comments
+                if "mldebt" in c.text
+            ),
             source.cells.starts,
         )
     ]
@@ -158,7 +160,10 @@ def _culprit(exc: BaseException, instances: Sequence[FileRule]) -> FileRule | No
     return None
 
 
-def _finish(context: FileContext, pending: PendingReport, spans: dict[cst.CSTNode, Span]) -> dict[str, Any]:
+def _finish(
+    context: FileContext, pending: PendingReport, spans: dict[cst.CSTNode, Span]
+) -> dict[str, Any]:
+    end_column: int | None
     if pending.node is not None:
         line, column, end_line, end_column = spans[pending.node]
         basis = pending.basis or context.node_source(pending.node)

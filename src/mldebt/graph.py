@@ -59,16 +59,12 @@ class ProjectGraph:
         node = module_node(module)
         if node not in self.nx:
             return []
-        sources = {
-            u for u, _, kind in self.nx.in_edges(node, data="kind") if kind == "imports"
-        }
+        sources = {u for u, _, kind in self.nx.in_edges(node, data="kind") if kind == "imports"}
         return [self.by_module[s.removeprefix("module:")] for s in sorted(sources)]
 
     def imported_modules(self, module: str) -> list[ModuleFacts]:
         node = module_node(module)
         if node not in self.nx:
             return []
-        targets = {
-            v for _, v, kind in self.nx.out_edges(node, data="kind") if kind == "imports"
-        }
+        targets = {v for _, v, kind in self.nx.out_edges(node, data="kind") if kind == "imports"}
         return [self.by_module[t.removeprefix("module:")] for t in sorted(targets)]

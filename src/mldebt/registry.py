@@ -115,7 +115,11 @@ def _submodules(pack: ModuleType) -> list[ModuleType]:
     prefix = pack.__name__
     import sys
 
-    return [m for name, m in list(sys.modules.items()) if name == prefix or name.startswith(prefix + ".")]
+    return [
+        m
+        for name, m in list(sys.modules.items())
+        if name == prefix or name.startswith(prefix + ".")
+    ]
 
 
 def reset() -> None:

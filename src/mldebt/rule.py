@@ -49,7 +49,7 @@ class Example:
         return {p: textwrap.dedent(src).lstrip("\n") for p, src in self.code.items()}
 
 
-def BAD(  # noqa: N802 - reads like a heading in a rule's examples
+def BAD(
     code: str | Mapping[str, str],
     *,
     expect: int | None = None,
@@ -59,7 +59,7 @@ def BAD(  # noqa: N802 - reads like a heading in a rule's examples
     return Example(code, True, expect, path, dict(options or {}))
 
 
-def GOOD(  # noqa: N802
+def GOOD(
     code: str | Mapping[str, str],
     *,
     path: str = "example.py",

@@ -41,7 +41,16 @@ def render(rule: type[Rule], pack: str = "") -> str:
     ]
     if pack:
         lines.append(f"- Pack: `{pack}`")
-    lines += ["", "## What it finds", "", rule.what.strip(), "", "## Why it is debt", "", rule.why.strip()]
+    lines += [
+        "",
+        "## What it finds",
+        "",
+        rule.what.strip(),
+        "",
+        "## Why it is debt",
+        "",
+        rule.why.strip(),
+    ]
     lines += ["", "## Example", ""]
     lines.append(_example_block(bad[0]) if bad else f"No example: {rule.no_bad_example}.")
     lines += ["", "## Use instead", "", _example_block(good[0]) if good else "Nothing to show."]
@@ -63,7 +72,12 @@ def page_name(rule: type[Rule]) -> str:
 
 
 def index(registry: Registry) -> str:
-    rows = ["# Rules", "", "| Code | Name | Category | Severity | Status |", "|---|---|---|---|---|"]
+    rows = [
+        "# Rules",
+        "",
+        "| Code | Name | Category | Severity | Status |",
+        "|---|---|---|---|---|",
+    ]
     for rule in registry.sorted():
         rows.append(
             f"| [{rule.code}]({page_name(rule)}) | `{rule.name}` | {rule.category} | "

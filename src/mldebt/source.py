@@ -45,7 +45,7 @@ class CellMap:
         return self.starts[self.cells.index(cell)] + line - 1
 
     def to_list(self) -> list[list[int]]:
-        return [list(pair) for pair in zip(self.starts, self.cells)]
+        return [list(pair) for pair in zip(self.starts, self.cells, strict=True)]
 
     @classmethod
     def from_list(cls, pairs: list[list[int]]) -> CellMap:

@@ -41,7 +41,13 @@ def notebook_json(source: str) -> str:
 
 
 def _code_cell(lines: list[str]) -> dict[str, Any]:
-    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": lines}
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {},
+        "outputs": [],
+        "source": lines,
+    }
 
 
 def write_tree(root: Path, files: Mapping[str, str]) -> None:
@@ -53,7 +59,9 @@ def write_tree(root: Path, files: Mapping[str, str]) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def run_rule(rule: type[Rule], files: Mapping[str, str], options: Mapping[str, Any] | None = None) -> list[Finding]:
+def run_rule(
+    rule: type[Rule], files: Mapping[str, str], options: Mapping[str, Any] | None = None
+) -> list[Finding]:
     """Findings of ``rule`` on a tree of ``files``, with every stable rule enabled beside it."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -73,5 +81,7 @@ def check_example(rule: type[Rule], example: Example) -> list[str]:
     if example.bad and example.expect is None and not findings:
         return ["BAD example yields no finding"]
     if example.bad and example.expect is not None and len(findings) != example.expect:
-        return [f"BAD example yields {len(findings)} finding(s), expected {example.expect}:\n{shown}"]
+        return [
+            f"BAD example yields {len(findings)} finding(s), expected {example.expect}:\n{shown}"
+        ]
     return []

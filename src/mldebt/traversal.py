@@ -174,7 +174,9 @@ def walk(module: cst.Module, dispatch: Dispatch, scope: Scope) -> None:
         stack.extend(reversed(children))
 
 
-Span = tuple[int, int, int, int]  # line, column (1-based), end line, end column (1-based, exclusive)
+Span = tuple[
+    int, int, int, int
+]  # line, column (1-based), end line, end column (1-based, exclusive)
 
 
 class _TargetedState(CodegenState):
@@ -226,7 +228,9 @@ def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTN
         offsets[node] = _span(state, node, offsets)
     coords = _token_coordinates(state.tokens, {i for pair in offsets.values() for i in pair})
     return {
-        node: (*coords[start], *coords[end]) for node, (start, end) in offsets.items() if node in targets
+        node: (*coords[start], *coords[end])
+        for node, (start, end) in offsets.items()
+        if node in targets
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from mldebt.context import FileContext
@@ -92,7 +94,7 @@ class FactsCollector(cst.BatchableCSTVisitor):
         name: str,
         outer: str,
         kind: str,
-        decorators: tuple[cst.Decorator, ...] | list[cst.Decorator] = (),
+        decorators: Sequence[cst.Decorator] = (),
     ) -> None:
         qualname = f"{outer}.{name}" if outer else name
         names = []
@@ -134,7 +136,7 @@ class FactsCollector(cst.BatchableCSTVisitor):
         callee = dotted_name(node.func)
         if callee is None:
             return
-        self._calls.append((node, callee, self.resolve(callee), self.context.scope.qualname))
+        self._calls.append((node, callee, self.resolve_name(callee), self.context.scope.qualname))
 
     def visit_If(self, node: cst.If) -> None:
         test = node.test
@@ -146,7 +148,7 @@ class FactsCollector(cst.BatchableCSTVisitor):
         ):
             self.main_guard = True
 
-    def resolve(self, dotted: str) -> str:
+    def resolve_name(self, dotted: str) -> str:
         """Resolve a dotted name through the module's imports (``pd.read_csv`` -> pandas...)."""
         head, _, rest = dotted.partition(".")
         target = self.aliases.get(head)

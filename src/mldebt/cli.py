@@ -17,7 +17,15 @@ import click
 from mldebt import __version__
 from mldebt.api import AnalysisResult, analyse
 from mldebt.cache import CACHE_DIR, clean
-from mldebt.config import FAIL_ON, ConfigError, load_config, resolve_rules
+from mldebt.config import (
+    DEFAULT_FAIL_ON,
+    FAIL_ON,
+    Config,
+    ConfigError,
+    apply_overrides,
+    load_config,
+    resolve_rules,
+)
 from mldebt.discovery import DiscoveryError
 from mldebt.registry import RegistryError, load_registry
 from mldebt.report import FORMATS, render
@@ -76,14 +84,21 @@ class _Progress:
 
 
 def _write(output: Path | None, text: str) -> None:
+    """Print the report, or write it to ``output`` atomically (a reader never sees half)."""
     if output is None:
         click.echo(text, nl=False)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temp, output)
+    temp: str | None = None
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, output)
+    except OSError as exc:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        fail(f"cannot write {output}: {exc.strerror or exc}")
 
 
 def _selection_options(func: F) -> F:
@@ -97,7 +112,8 @@ def _selection_options(func: F) -> F:
         click.option(
             "--select",
             multiple=True,
-            help="Rule codes, code prefixes, names or categories to enable (comma separated).",
+            help="Rule codes, code prefixes, names or categories to enable, replacing the "
+            "configured selection (comma separated).",
         ),
         click.option(
             "--extend-select",
@@ -110,26 +126,32 @@ def _selection_options(func: F) -> F:
         ),
         click.option("--extend-exclude", multiple=True, help="Exclude these patterns too."),
         click.option("--preview/--no-preview", default=None, help="Enable rules still in preview."),
+        click.option(
+            "--respect-gitignore/--no-respect-gitignore",
+            default=None,
+            help="Skip files that .gitignore files ignore (default: on).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _load(paths: Sequence[Path], config_file: Path | None, **overrides: Any) -> Any:
+def _load(paths: Sequence[Path], config_file: Path | None, **overrides: Any) -> Config:
+    """The file's configuration with the command line's flags applied on top."""
     config = load_config(paths[0] if paths else Path("."), config_file)
-    if overrides.get("select"):
-        config.select = _split(overrides["select"])
-    config.extend_select += _split(overrides.get("extend_select") or ())
-    config.ignore += _split(overrides.get("ignore") or ())
-    if overrides.get("exclude"):
-        config.exclude = _split(overrides["exclude"])
-    config.extend_exclude += _split(overrides.get("extend_exclude") or ())
-    if overrides.get("preview") is not None:
-        config.preview = overrides["preview"]
-    if overrides.get("fail_on"):
-        config.fail_on = overrides["fail_on"]
-    return config
+    return apply_overrides(
+        config,
+        load_registry(),
+        select=_split(overrides.get("select") or ()),
+        extend_select=_split(overrides.get("extend_select") or ()),
+        ignore=_split(overrides.get("ignore") or ()),
+        exclude=_split(overrides.get("exclude") or ()),
+        extend_exclude=_split(overrides.get("extend_exclude") or ()),
+        preview=overrides.get("preview"),
+        fail_on=overrides.get("fail_on"),
+        respect_gitignore=overrides.get("respect_gitignore"),
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -154,7 +176,8 @@ def main() -> None:
     "--fail-on",
     type=click.Choice(FAIL_ON),
     default=None,
-    help="Lowest severity that fails the run (default: warning, or the config's fail-on).",
+    help=f"Lowest severity that fails the run (default: {DEFAULT_FAIL_ON}, or the "
+    "configuration's fail-on; never: findings never fail it).",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the gate.")
 @click.option(
@@ -254,7 +277,9 @@ def explain(rule: str) -> None:
     """Show a rule's documentation and examples (RULE is a code or a name)."""
     with _handled():
         registry = load_registry()
-        found = registry.lookup(rule) or registry.lookup(rule.upper())
+        found = (
+            registry.lookup(rule) or registry.lookup(rule.upper()) or registry.lookup(rule.lower())
+        )
         if found is None:
             fail(f"no rule {rule!r}; `mldebt rules` lists them")
         click.echo(render_docs(found, registry.packs[found.code]), nl=False)

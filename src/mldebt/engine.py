@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pathspec
-
 from mldebt.analysis_rules import (
     InternalError,
     UnknownSuppressionCode,
@@ -26,7 +24,7 @@ from mldebt.analysis_rules import (
     UnusedSuppression,
 )
 from mldebt.cache import CACHE_DIR, Cache
-from mldebt.config import Config, EnabledRule
+from mldebt.config import Config, EnabledRule, PerFileIgnores
 from mldebt.discovery import SourceFile, discover
 from mldebt.facts.model import ModuleFacts
 from mldebt.fileprocess import Outcome, RuleSpec, analyse_bytes
@@ -242,14 +240,11 @@ def _finalise(
     for report in project_reports:
         per_path.setdefault(report.path, []).append(report)
 
-    ignores = [
-        (pathspec.GitIgnoreSpec.from_lines([pattern]), codes)
-        for pattern, codes in config.per_file_ignores.items()
-    ]
+    ignores = PerFileIgnores(config.per_file_ignores)
     findings: list[Finding] = []
     suppressed = 0
     for path in sorted(per_path):
-        ignored_here = {c for spec, codes in ignores if spec.match_file(path) for c in codes}
+        ignored_here = ignores.selectors(path)
         sups = suppressions.get(path, [])
         kept: list[Report] = []
         for report in sorted(per_path[path], key=lambda r: (r.line, r.column, r.rule)):
@@ -257,7 +252,7 @@ def _finalise(
             if entry is None:
                 continue
             rule = entry.rule
-            if ignored_here & {rule.code, rule.name, rule.category}:
+            if ignores.ignores(ignored_here, rule):
                 continue
             if suppressed_by(sups, rule.code, rule.name, range(report.line, report.end_line + 1)):
                 suppressed += 1
@@ -274,7 +269,7 @@ def _suppression_reports(
     sups: list[Suppression],
     by_code: dict[str, EnabledRule],
     registry: Registry,
-    ignored_here: set[str],
+    ignored_here: list[str],
 ) -> list[Report]:
     """MLD003 for suppressions that silenced nothing, MLD004 for codes no rule has."""
 
@@ -286,6 +281,10 @@ def _suppression_reports(
         if sup.codes is None:
             if not sup.used:
                 reports.append(at(sup, UnusedSuppression.code, "unused blanket suppression", "*"))
+            continue
+        if not sup.codes:
+            message = "empty suppression: name the rules to ignore, e.g. ignore[MLD201]"
+            reports.append(at(sup, UnusedSuppression.code, message, "[]"))
             continue
         unknown = [c for c in sup.codes if registry.lookup(c) is None]
         if unknown:
@@ -305,7 +304,7 @@ def _suppression_reports(
     kept = []
     for report in reports:
         rule = registry.rules[report.rule]
-        if report.rule not in by_code or ignored_here & {rule.code, rule.name, rule.category}:
+        if report.rule not in by_code or PerFileIgnores.ignores(ignored_here, rule):
             continue
         if suppressed_by(file_level, rule.code, rule.name, range(report.line, report.line + 1)):
             continue

@@ -10,6 +10,7 @@ import hashlib
 import importlib
 import inspect
 import pkgutil
+import sys
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -32,6 +33,8 @@ class Registry:
     signature: str = ""  # changes whenever any rule's code changes (part of cache keys)
 
     def add(self, rule: type[Rule], pack: str) -> None:
+        if self.rules.get(rule.code) is rule:
+            return  # the same class reached twice (a pack re-exporting its own rules)
         problems = rule.metadata_problems()
         if problems:
             raise RegistryError(f"rule {rule.__name__} in pack {pack!r}: {'; '.join(problems)}")
@@ -60,8 +63,17 @@ def rules_in(pack: ModuleType) -> list[type[Rule]]:
     """Every concrete rule class defined in a module or package and its submodules."""
     modules = [pack]
     if hasattr(pack, "__path__"):
-        for info in pkgutil.walk_packages(pack.__path__, pack.__name__ + "."):
-            modules.append(importlib.import_module(info.name))
+        for info in sorted(
+            pkgutil.walk_packages(pack.__path__, pack.__name__ + ".", onerror=_broken),
+            key=lambda i: i.name,
+        ):
+            try:
+                modules.append(importlib.import_module(info.name))
+            except Exception as exc:
+                raise RegistryError(
+                    f"cannot import {info.name} of rule pack {pack.__name__}: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
     found: list[type[Rule]] = []
     for module in modules:
         for _, obj in inspect.getmembers(module, inspect.isclass):
@@ -72,6 +84,13 @@ def rules_in(pack: ModuleType) -> list[type[Rule]]:
             ):
                 found.append(obj)
     return found
+
+
+def _broken(name: str) -> None:
+    """``walk_packages`` calls this, inside its ``except``, when a subpackage fails to import."""
+    error = sys.exc_info()[1]
+    reason = f"{type(error).__name__}: {error}" if error else "import failed"
+    raise RegistryError(f"cannot import {name} of a rule pack: {reason}")
 
 
 def _fingerprint(modules: list[ModuleType]) -> str:
@@ -100,7 +119,10 @@ def load_registry() -> Registry:
         try:
             pack = ep.load()
         except Exception as exc:  # a broken third-party pack must not look like our crash
-            raise RegistryError(f"cannot load rule pack {ep.name!r} ({ep.value}): {exc}") from exc
+            raise RegistryError(
+                f"cannot load rule pack {ep.name!r} (entry point {ep.value!r} in group "
+                f"{ENTRY_POINT_GROUP!r}): {type(exc).__name__}: {exc}"
+            ) from exc
         if not isinstance(pack, ModuleType):
             raise RegistryError(f"rule pack {ep.name!r} must name a module or package")
         for rule in rules_in(pack):
@@ -113,8 +135,6 @@ def load_registry() -> Registry:
 
 def _submodules(pack: ModuleType) -> list[ModuleType]:
     prefix = pack.__name__
-    import sys
-
     return [
         m
         for name, m in list(sys.modules.items())
@@ -126,3 +146,4 @@ def reset() -> None:
     """Forget the loaded registry (tests install packs at run time)."""
     global _CACHED
     _CACHED = None
+    importlib.invalidate_caches()  # let entry points and modules added since be found

@@ -3,7 +3,8 @@
 A comment alone on its line covers that line and the next one; a comment after code covers
 its own line. ``# mldebt: ignore-file[...]`` covers the whole file. Without brackets a
 suppression covers every rule. Lines are module lines (a notebook's cells concatenated), and
-a suppression never reaches across a notebook cell boundary.
+a suppression never reaches across a notebook cell boundary. Only real comments count (the
+tokenizer finds them), so the same text inside a string or docstring suppresses nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-_PATTERN = re.compile(r"#\s*mldebt\s*:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?")
+# ``ignore`` must end the word (``ignore-next`` is no suppression, and certainly no bare one);
+# the brackets may follow after spaces and an unclosed bracket still lists codes.
+_PATTERN = re.compile(
+    r"#\s*mldebt\s*:\s*(ignore-file|ignore)(?![\w-])(?:\s*\[([^\]]*)\]?)?", re.IGNORECASE
+)
 
 
 @dataclass
@@ -54,7 +59,7 @@ def parse_suppressions(
     found = []
     for line, column, text, own_line in comments:
         for match in _PATTERN.finditer(text):
-            kind, inside = match.group(1), match.group(2)
+            kind, inside = match.group(1).lower(), match.group(2)
             codes = None
             if inside is not None:
                 codes = tuple(c.strip() for c in inside.split(",") if c.strip())

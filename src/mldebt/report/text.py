@@ -25,29 +25,39 @@ def line(finding: Finding, color: bool = False) -> str:
 
 
 def duration(minutes: float) -> str:
-    total = round(minutes)
+    total = int(minutes + 0.5)  # half up: 10.5 min shows as 11min, as people round
     hours, rest = divmod(total, 60)
     days, hours = divmod(hours, 8)  # a working day, as debt estimates count it
     parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{rest}min" if rest else ""]
     return " ".join(p for p in parts if p) or "0min"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 or noun == "info" else f"{n} {noun}s"
+
+
 def summary_line(summary: Summary) -> str:
+    files = _count(summary.files, "file")
     if not summary.findings:
-        return f"No debt found in {summary.files} file{'s' * (summary.files != 1)}."
-    counts = ", ".join(f"{n} {sev}" for sev, n in summary.by_severity.items())
-    plural = "s" * (summary.findings != 1)
+        return f"No debt found in {files}."
+    counts = ", ".join(_count(n, sev) for sev, n in summary.by_severity.items())
     return (
-        f"Found {summary.findings} finding{plural} ({counts}) in {summary.files} "
-        f"file{'s' * (summary.files != 1)}; estimated debt {duration(summary.debt_minutes)}."
+        f"Found {_count(summary.findings, 'finding')} ({counts}) in {files}; "
+        f"estimated debt {duration(summary.debt_minutes)}."
     )
 
 
 def statistics(result: AnalysisResult) -> str:
-    rows = []
-    names = {e.rule.code: e.rule.name for e in result.rules}
+    """``--statistics``: findings and estimated debt per rule, most frequent first."""
+    if not result.findings:
+        return ""
+    debt: dict[str, float] = {}
+    for finding in result.findings:
+        debt[finding.rule] = debt.get(finding.rule, 0.0) + finding.debt_minutes
+    names = {f.rule: f.name for f in result.findings}
+    rows = [f"{'count':>6}  {'code':<8} {'name':<28} debt"]
     for code, count in sorted(result.summary.by_rule.items(), key=lambda kv: (-kv[1], kv[0])):
-        rows.append(f"{count:>6}  {code:<8} {names.get(code, '')}")
+        rows.append(f"{count:>6}  {code:<8} {names[code]:<28} {duration(debt[code])}")
     return "\n".join(rows)
 
 

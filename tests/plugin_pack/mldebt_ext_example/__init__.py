@@ -1,0 +1,1 @@
+"""A tiny third-party mldebt rule pack: every rule class in this package is registered."""

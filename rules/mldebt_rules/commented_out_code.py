@@ -17,7 +17,7 @@ from mldebt.rule import BAD, GOOD, FileRule
 # Comments that are instructions to tools, not code (nor prose).
 _DIRECTIVE = re.compile(
     r"^\s*(noqa\b|type:|pylint:|mypy:|pyright:|fmt:|isort:|pragma\b|mldebt:|ruff:|flake8|"
-    r"-\*-|vim?:|%%|In\s*\[\s*\d*\s*\]:|Out\s*\[|[+-]\s*$|=+\s*$|-+\s*$|#+)"
+    r"-\*-|vim?:|coding[:=]|%%|In\s*\[\s*\d*\s*\]:|Out\s*\[|[+-]\s*$|=+\s*$|-+\s*$|#+)"
 )
 _LICENCE = re.compile(r"copyright|licen[cs]e|SPDX-|all rights reserved|\(c\) \d{4}", re.IGNORECASE)
 _DOCTEST = re.compile(r"^\s*(>>>|\.\.\.)(\s|$)")
@@ -39,20 +39,72 @@ class _Line:
     text: str  # the comment without its '#' marker
 
 
-def _strong(tree: ast.Module) -> bool:
-    """Does the parsed text contain a statement no prose would parse as?"""
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Expr):
-            if isinstance(stmt.value, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom)):
-                return True
-        elif isinstance(stmt, ast.AnnAssign):
-            if stmt.value is not None:
-                return True
-        elif isinstance(stmt, (ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal)):
-            continue
-        else:
+_SPACED_CALL = re.compile(r"[A-Za-z_][\w.]*\s+\(")
+_UNSPACED_ASSIGN = re.compile(r"^[\w.\[\]'\"]+=[^=]")
+_ALIGNMENT = re.compile(r"\S {2,}\S")
+_PROSE_KEYWORDS = frozenset(
+    {
+        "if",
+        "for",
+        "while",
+        "in",
+        "and",
+        "or",
+        "not",
+        "return",
+        "print",
+        "elif",
+        "with",
+        "assert",
+        "del",
+        "yield",
+        "await",
+        "import",
+        "is",
+        "lambda",
+        "else",
+    }
+)
+
+
+def _strong_statement(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Expr):
+        value = stmt.value
+        if isinstance(value, (ast.Await, ast.Yield, ast.YieldFrom)):
             return True
-    return False
+        # A bare call counts only with arguments somewhere: "fit().transform()" is a label.
+        return isinstance(value, ast.Call) and any(
+            isinstance(n, ast.Call) and bool(n.args or n.keywords) for n in ast.walk(value)
+        )
+    if isinstance(stmt, ast.AnnAssign):
+        return stmt.value is not None
+    if isinstance(stmt, ast.Assign):
+        # "X.shape = (n, d)" documents a shape; "a = b = c" is usually a formula.
+        shape = any(isinstance(t, ast.Attribute) and t.attr == "shape" for t in stmt.targets)
+        # "RFECV, n_features = 1" unpacks a number: prose, not code.
+        nonsense = isinstance(stmt.targets[0], ast.Tuple) and isinstance(stmt.value, ast.Constant)
+        return not shape and not nonsense and len(stmt.targets) == 1
+    return not isinstance(stmt, (ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal))
+
+
+def _prose_shaped(text: str) -> bool:
+    """Spacing no formatter produces: "name (words)", "key=value" alone, aligned columns."""
+    stripped = text.strip()
+    for match in _SPACED_CALL.finditer(stripped):
+        word = match.group(0).split()[0].split(".")[-1]
+        if word not in _PROSE_KEYWORDS:
+            return True
+    if _UNSPACED_ASSIGN.match(stripped):
+        return True
+    code = stripped.split("  #")[0].strip()
+    return bool(_ALIGNMENT.search(code))
+
+
+def _strong(tree: ast.Module, lines: list[str]) -> bool:
+    """Does the parsed text contain a statement no prose would parse as?"""
+    if len([t for t in lines if t.strip()]) == 1 and _prose_shaped(lines[0]):
+        return False
+    return any(_strong_statement(stmt) for stmt in tree.body)
 
 
 def _parse(lines: list[str]) -> ast.Module | None:
@@ -89,9 +141,9 @@ def _indent(text: str) -> int:
     return len(text) - len(text.lstrip())
 
 
-def _code_spans(lines: list[str]) -> list[tuple[int, int]]:
+def _code_spans(lines: list[str]) -> list[tuple[int, int, bool]]:
     """Half-open index ranges of ``lines`` that are code, greedily, statement by statement."""
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, bool]] = []
     i, n = 0, len(lines)
     while i < n:
         text = lines[i]
@@ -111,7 +163,7 @@ def _code_spans(lines: list[str]) -> list[tuple[int, int]]:
         if tree is None:
             i += 1
             continue
-        spans.append((i, j) if _strong(tree) or _HEADER.match(text) else (i, -j))
+        spans.append((i, j, _strong(tree, lines[i:j])))
         i = j
     return spans
 
@@ -230,21 +282,27 @@ class CommentedOutCode(FileRule):
         if any(_LICENCE.search(line.text) for line in run):
             return
         texts = _drop_doctests([_prose_out(line.text) for line in run])
-        blocks: list[list[int]] = []
-        example_end = -1  # code shown after prose ending in ':' is an example, not dead code
-        for start, signed_end in _code_spans(texts):
-            end = abs(signed_end)
-            if start == example_end or (start > 0 and _introduces_example(texts[start - 1])):
-                example_end = end
+        for start, end in _blocks(texts):
+            if end - start < self.opts["min-lines"]:
                 continue
-            joins = bool(blocks) and all(not t.strip() for t in texts[blocks[-1][1] : start])
-            if joins:
-                blocks[-1][1] = end
-            elif signed_end > 0:
-                blocks.append([start, end])
-        for start, end in blocks:
-            if end - start >= self.opts["min-lines"]:
-                self._report_block(run[start:end])
+            block = run[start:end]
+            if _only_values(texts[start:end]) and not self._reassigned_near(
+                block, texts[start:end]
+            ):
+                continue  # "# n_neighbors = 1" is a label, unless the code beside redoes it
+            self._report_block(run[start:end])
+
+    def _reassigned_near(self, block: list[_Line], texts: list[str]) -> bool:
+        """Does the code just before or after the block assign a name the block assigns?"""
+        lines = self.context.lines
+        first, last = block[0].comment.line, block[-1].comment.line
+        near = [lines[i].strip() for i in (first - 2, last) if 0 <= i < len(lines)]
+        targets = {_base(t.split("=")[0]) for t in texts if "=" in t}
+        for code in near:
+            head = _ASSIGNMENT.split(code, maxsplit=1)
+            if len(head) == 2 and _base(head[0]) in targets:
+                return True
+        return False
 
     def _report_block(self, block: list[_Line]) -> None:
         first, last = block[0].comment, block[-1].comment
@@ -264,8 +322,59 @@ class CommentedOutCode(FileRule):
         )
 
 
-def _introduces_example(text: str) -> bool:
-    return text.rstrip().endswith(":") and _parse([text]) is None
+def _blocks(texts: list[str]) -> list[tuple[int, int]]:
+    """Code blocks of a comment run: strong code spans joined across blank lines, minus code
+    that the prose around it shows to be an example, or a formula inside a sentence."""
+    labels = ["blank" if not t.strip() else "prose" for t in texts]
+    spans = _code_spans(texts)
+    for start, end, strong in spans:
+        for k in range(start, end):
+            labels[k] = "code" if strong else "prose"
+    blocks: list[list[int]] = []
+    for start, end, strong in spans:
+        if not strong:
+            continue
+        if blocks and all(label == "blank" for label in labels[blocks[-1][1] : start]):
+            blocks[-1][1] = end
+        else:
+            blocks.append([start, end])
+    return [(b[0], b[1]) for b in blocks if not _in_prose(texts, labels, b[0], b[1])]
+
+
+def _in_prose(texts: list[str], labels: list[str], start: int, end: int) -> bool:
+    """Is the block part of the surrounding prose rather than code put aside?"""
+    before = next((k for k in range(start - 1, -1, -1) if labels[k] != "blank"), None)
+    if before is not None and labels[before] == "prose":
+        text = texts[before].rstrip()
+        gap = start - 1 - before
+        if gap <= 1 and not text.endswith((".", "!", "?")):
+            return True  # the sentence runs on into the "code", or introduces it ("run:")
+        if _indent(texts[start]) > _indent(texts[before]):
+            return True  # an indented example inside an explanation
+    if end < len(texts) and labels[end] == "prose":
+        first = texts[end].strip()[:1]
+        return first.islower() or first in "(,;"  # the sentence goes on after the "code"
+    return False
+
+
+_ASSIGNMENT = re.compile(r"\s*(?:[-+*/%|&^@]|//|\*\*)?=(?!=)")
+
+
+def _base(target: str) -> str:
+    """The variable an assignment target starts from: "X[1, 0]" and "X.T" -> "X"."""
+    return re.split(r"[\[.(]", target.strip(), maxsplit=1)[0].strip()
+
+
+def _only_values(texts: list[str]) -> bool:
+    """Is the block only assignments of values computed without any call ("x = 1")?"""
+    tree = _parse(texts)
+    if tree is None:
+        return False
+    return all(
+        isinstance(stmt, (ast.Assign, ast.AugAssign))
+        and not any(isinstance(n, (ast.Call, ast.Subscript)) for n in ast.walk(stmt.value))
+        for stmt in tree.body
+    )
 
 
 def _strip_marker(text: str) -> str:

@@ -22,6 +22,10 @@ def _pattern(markers: list[str] | tuple[str, ...]) -> re.Pattern[str]:
     )
 
 
+# "see TODO in foo()" points at a marker elsewhere rather than admitting debt here.
+_REFERENCE = re.compile(r"\b(?:see|the|a|this|that|any|each|every|of)\s+$", re.IGNORECASE)
+
+
 class DebtMarker(FileRule):
     code = "MLD701"
     name = "debt-marker"
@@ -96,7 +100,7 @@ class DebtMarker(FileRule):
         GOOD(
             """
             # Format of an account number: XXX-XX-XXXX
-            # The todo app's churn model, trained weekly.
+            # The todo app's churn model, trained weekly; see TODO in ingest.py.
             ACCOUNT = "XXX-XX-XXXX"
             """
         ),
@@ -110,7 +114,7 @@ class DebtMarker(FileRule):
         for comment in self.context.comments:
             body = comment.text.lstrip("#")
             match = self.pattern.search(body)
-            if match is None:
+            if match is None or _REFERENCE.search(body[: match.start()]):
                 continue
             marker = (match.group("upper") or match.group("lead")).upper()
             text = " ".join(body.split())

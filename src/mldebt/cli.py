@@ -29,6 +29,7 @@ from mldebt.config import (
 from mldebt.discovery import DiscoveryError
 from mldebt.registry import RegistryError, load_registry
 from mldebt.report import FORMATS, render
+from mldebt.report.text import line as finding_line
 from mldebt.report.text import statistics
 from mldebt.ruledocs import render as render_docs
 
@@ -157,7 +158,14 @@ def _load(paths: Sequence[Path], config_file: Path | None, **overrides: Any) -> 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mldebt")
 def main() -> None:
-    """mldebt finds the hidden technical debt of ML code in Python and Jupyter projects."""
+    """mldebt finds the hidden technical debt of ML code in Python and Jupyter projects.
+
+    \b
+    Exit codes of `mldebt check`:
+      0  no finding at or above the failing severity (--fail-on, default warning)
+      1  findings that fail the gate
+      2  usage, configuration or internal error
+    """
 
 
 @main.command()
@@ -191,7 +199,10 @@ def main() -> None:
     "--no-cache", is_flag=True, help="Analyse every file afresh; do not read or write the cache."
 )
 @click.option(
-    "-q", "--quiet", is_flag=True, help="No progress bar; text format prints findings only."
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress bar, and the text format prints the findings without the summary.",
 )
 @_selection_options
 def check(
@@ -222,7 +233,10 @@ def check(
             and sys.stdout.isatty()
             and not os.environ.get("NO_COLOR")
         )
-        text = render(fmt, result, color)
+        if fmt == "text" and quiet:
+            text = "".join(finding_line(f, color) + "\n" for f in result.findings)
+        else:
+            text = render(fmt, result, color)
         if statistics and fmt == "text":
             text = statistics_block(result) + text
         _write(output, text)

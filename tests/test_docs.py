@@ -3,8 +3,12 @@ prints them, and the README and docs only name commands and options that exist."
 
 from __future__ import annotations
 
+import importlib
+import os
 import re
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -16,13 +20,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from mldebt import ruledocs
+from mldebt import analyse, ruledocs
+from mldebt import registry as registry_module
 from mldebt.cli import main
-from mldebt.config import parse_config, resolve_rules
+from mldebt.config import Config, parse_config, resolve_rules
 from mldebt.registry import Registry, load_registry
+from mldebt.testing import check_example
 
 ROOT = Path(__file__).resolve().parents[1]
 RULE_DOCS = ROOT / "docs" / "rules"
+DEMO = ROOT / "fixtures" / "demo"
 
 
 def own_rules() -> Registry:
@@ -153,10 +160,13 @@ def test_documented_command_and_its_options_exist(doc: str, command: str, rest: 
 
 
 def _toml_examples() -> list[tuple[str, str]]:
+    """mldebt settings shown in the docs (not packaging snippets, not the example pack's)."""
     return [
         (doc.name, block)
         for doc in DOCS
+        if doc.name != "writing-rules.md"
         for block in _code_blocks(doc.read_text(encoding="utf-8"), {"toml"})
+        if "[project" not in block
     ]
 
 
@@ -166,8 +176,112 @@ def _toml_examples() -> list[tuple[str, str]]:
 )
 def test_documented_configuration_is_valid(doc: str, block: str, tmp_path: Path) -> None:
     data = tomllib.loads(block)
-    settings = data.get("tool", {}).get("mldebt", data)
-    if "project" in data and not settings:
-        return  # a packaging snippet, not mldebt settings
-    config = parse_config(settings, tmp_path, None)
+    config = parse_config(data.get("tool", {}).get("mldebt", data), tmp_path, None)
     assert resolve_rules(config, load_registry()), f"{doc}: example enables no rule"
+
+
+# docs/writing-rules.md: the example pack is installed from the page and its examples run -----
+
+WRITING_RULES = ROOT / "docs" / "writing-rules.md"
+LABELLED_FILE = re.compile(r"^`([\w./-]+)`:\n\n```\w*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def _pack_files() -> dict[str, str]:
+    text = WRITING_RULES.read_text(encoding="utf-8")
+    return {m.group(1): m.group(2) for m in LABELLED_FILE.finditer(text)}
+
+
+@pytest.fixture
+def doc_pack(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """The page's pack written to disk and made visible to importlib.metadata, as pip would."""
+    files = _pack_files()
+    for rel, code in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(code, encoding="utf-8")
+    project = tomllib.loads(files["pyproject.toml"])["project"]
+    ((name, target),) = project["entry-points"]["mldebt.rules"].items()
+    info = tmp_path / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n",
+        encoding="utf-8",
+    )
+    (info / "entry_points.txt").write_text(f"[mldebt.rules]\n{name} = {target}\n", encoding="utf-8")
+    sys.path.insert(0, str(tmp_path))
+    registry_module.reset()
+    try:
+        yield tmp_path, target
+    finally:
+        sys.path.remove(str(tmp_path))
+        for module in [m for m in sys.modules if m == target or m.startswith(target + ".")]:
+            del sys.modules[module]
+        registry_module.reset()
+        importlib.invalidate_caches()
+
+
+def test_writing_rules_page_holds_a_whole_pack() -> None:
+    assert set(_pack_files()) == {
+        "acme_mldebt_rules/read_from_url.py",
+        "acme_mldebt_rules/copied_module.py",
+        "acme_mldebt_rules/__init__.py",
+        "tests/test_rules.py",
+        "pyproject.toml",
+    }
+
+
+def test_documented_pack_registers_through_its_entry_point(doc_pack: tuple[Path, str]) -> None:
+    registry = load_registry()
+    assert registry.packs.get("ACME101") == "acme"
+    assert registry.packs.get("ACME201") == "acme"
+    assert registry.lookup("read-from-url") is registry.rules["ACME101"]
+
+
+def test_documented_rules_behave_as_their_examples_say(doc_pack: tuple[Path, str]) -> None:
+    registry = load_registry()
+    for code in ("ACME101", "ACME201"):
+        rule = registry.rules[code]
+        assert rule.metadata_problems() == []
+        for example in rule.examples:
+            assert check_example(rule, example) == [], f"{code}: {example}"
+
+
+def test_documented_rules_find_debt_in_the_demo_project(doc_pack: tuple[Path, str]) -> None:
+    config = Config(root=DEMO, select=["ACME201"], per_file_ignores={})
+    result = analyse([DEMO], config, jobs=1, use_cache=False)
+    assert [(f.path, f.related[0].path) for f in result.findings] == [
+        ("train_v2_old.py", "train.py")
+    ]
+
+
+def test_documented_pack_configuration_is_valid(doc_pack: tuple[Path, str]) -> None:
+    text = WRITING_RULES.read_text(encoding="utf-8")
+    (block,) = [b for b in _code_blocks(text, {"toml"}) if "[tool.mldebt" in b]
+    settings = tomllib.loads(block)["tool"]["mldebt"]
+    enabled = resolve_rules(parse_config(settings, doc_pack[0], None), load_registry())
+    options = {e.rule.code: e.options for e in enabled}
+    assert options["ACME101"]["allowed-hosts"] == ["data.acme.internal", "mirror.acme.example"]
+
+
+def test_documented_rule_page_renders(doc_pack: tuple[Path, str]) -> None:
+    result = CliRunner().invoke(main, ["explain", "read-from-url"])
+    assert result.exit_code == 0
+    assert "# ACME101 `read-from-url`" in result.output
+    assert "- Pack: `acme`" in result.output
+
+
+def test_documented_pack_tests_pass(doc_pack: tuple[Path, str]) -> None:
+    site, _ = doc_pack
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_rules.py"],
+        cwd=site,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "7 passed" in done.stdout  # 6 examples and the pack's own check

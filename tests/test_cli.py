@@ -312,6 +312,8 @@ def test_exit_code_follows_the_gate(
         (["check", "--jobs", "-1", "."], "Invalid value for '-j' / '--jobs'"),
         (["check", "--no-such-flag"], "--no-such-flag"),
         (["explain", "MLD9999"], "no rule 'MLD9999'"),
+        (["config", "does-not-exist"], "does not exist"),
+        (["clean", "does-not-exist"], "does not exist"),
         (["no-such-command"], "No such command"),
     ],
 )

@@ -300,7 +300,7 @@ def explain(rule: str) -> None:
 
 
 @main.command("config")
-@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @_selection_options
 def config_command(path: Path | None, config_file: Path | None, **overrides: Any) -> None:
     """Print the effective configuration for PATH (default: the current folder)."""
@@ -321,7 +321,7 @@ def config_command(path: Path | None, config_file: Path | None, **overrides: Any
 
 
 @main.command("clean")
-@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 def clean_command(path: Path | None) -> None:
     """Delete the cache (.mldebt_cache/ beside the configuration)."""
     with _handled():

@@ -50,6 +50,17 @@ def test_a_suppression_alone_on_its_line_covers_the_next_line(tmp_path: Path) ->
     assert found(tmp_path, source) == ["3:MLD701"]
 
 
+def test_suppressions_stacked_above_a_line_all_cover_it(tmp_path: Path) -> None:
+    source = """
+        # mldebt: ignore[debt-marker]
+        # mldebt: ignore[commented-out-code]
+        # model.fit(X, y)  # TODO: weights
+        # model.save(path)
+    """
+    result = run(tmp_path, source)
+    assert (result.findings, result.summary.suppressed) == ([], 2)
+
+
 def test_a_trailing_suppression_does_not_cover_the_next_line(tmp_path: Path) -> None:
     source = """
         model = make_model()  # mldebt: ignore[MLD701]

@@ -54,7 +54,11 @@ class Suppression:
 def parse_suppressions(
     comments: Iterable[tuple[int, int, str, bool]], cell_starts: Iterable[int] = ()
 ) -> list[Suppression]:
-    """Suppressions in ``(line, column, text, own_line)`` comments."""
+    """Suppressions in ``(line, column, text, own_line)`` comments.
+
+    Suppression comments stacked on consecutive lines of their own all cover the line after
+    the stack, so several rules can be silenced above one statement.
+    """
     starts = set(cell_starts)
     found = []
     for line, column, text, own_line in comments:
@@ -69,6 +73,12 @@ def parse_suppressions(
             found.append(
                 Suppression(line, column + match.start(), kind == "ignore-file", codes, covers)
             )
+    # Extend a stack from the bottom up: each comment also covers what the one below covers.
+    stacked = {s.line: s for s in found if not s.file_level and len(s.covers) == 2}
+    for sup in sorted(stacked.values(), key=lambda s: -s.line):
+        below = stacked.get(sup.line + 1)
+        if below is not None:
+            sup.covers = (sup.line, *below.covers)
     return found
 
 

@@ -304,6 +304,18 @@ def test_cli_fail_on_and_exclude_override_the_file(tmp_path: Path) -> None:
     assert (data["exclude"], data["preview"]) == (["a.py"], False)
 
 
+def test_cli_respect_gitignore_overrides_the_file(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, {"mldebt.toml": "respect-gitignore = false\n", ".gitignore": "gen/\n"})
+    write(tmp_path, {"gen/g.py": MARKER})
+    assert effective(tmp_path)["respect-gitignore"] is False
+    assert effective(tmp_path, "--respect-gitignore")["respect-gitignore"] is True
+    assert "gen/g.py" in mldebt("check", "--no-cache", tmp_path).stdout
+    assert mldebt("check", "--no-cache", "--respect-gitignore", tmp_path).stdout == (
+        "No debt found in 0 files.\n"
+    )
+
+
 def test_mldebt_config_prints_the_effective_configuration(tmp_path: Path) -> None:
     write(
         tmp_path,

@@ -179,7 +179,11 @@ def main() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the report to FILE.",
 )
-@click.option("--statistics", is_flag=True, help="Show the number of findings per rule.")
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Text format: start with the number of findings and the debt per rule.",
+)
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON),

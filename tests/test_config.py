@@ -286,7 +286,15 @@ def test_cli_ignore_and_extend_select_add_to_the_file(tmp_path: Path) -> None:
     assert data["ignore"] == ["MLD001", "MLD002", "MLD003"]
     assert data["extend-select"] == ["MLD701"]
     enabled = [rule["code"] for rule in data["enabled-rules"]]  # type: ignore[attr-defined]
-    assert enabled == ["MLD201", "MLD701"]
+    assert enabled == ["MLD005", "MLD201", "MLD701"]  # internal-error is on unless ignored
+
+
+def test_internal_error_stays_on_unless_ignored_by_its_own_code(tmp_path: Path) -> None:
+    write(tmp_path, {"mldebt.toml": "select = ['MLD201']\n"})
+    enabled = [r["code"] for r in effective(tmp_path)["enabled-rules"]]  # type: ignore[attr-defined]
+    assert enabled == ["MLD005", "MLD201"]
+    data = effective(tmp_path, "--ignore", "internal-error")
+    assert [r["code"] for r in data["enabled-rules"]] == ["MLD201"]  # type: ignore[attr-defined]
 
 
 def test_cli_fail_on_and_exclude_override_the_file(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import pathspec
 
+from mldebt.analysis_rules import InternalError
 from mldebt.findings import CATEGORIES, Severity
 from mldebt.registry import Registry
 from mldebt.rule import Rule
@@ -312,7 +313,8 @@ def resolve_rules(config: Config, registry: Registry) -> list[EnabledRule]:
     """The rules this run enables, each with its effective severity and options.
 
     A rule is enabled when ``select`` (default ``ALL``) or ``extend-select`` names it and
-    ``ignore`` does not. Rules with status ``preview`` need ``preview = true`` unless they are
+    ``ignore`` does not; MLD005 (internal-error) stays on unless ignored by code or name.
+    Rules with status ``preview`` need ``preview = true`` unless they are
     selected by exact code or name.
     """
     where = str(config.source) if config.source else "configuration"
@@ -334,6 +336,8 @@ def resolve_rules(config: Config, registry: Registry) -> list[EnabledRule]:
     enabled: list[EnabledRule] = []
     for rule in registry.sorted():
         levels = [level for s in chosen if (level := specificity(s, rule)) is not None]
+        if rule is InternalError and not any(s in (rule.code, rule.name) for s in config.ignore):
+            levels.append(1000)  # a gap in the analysis is never silent, whatever is selected
         if not levels:
             continue
         if rule.status == "preview" and not config.preview and max(levels) < 1000:

@@ -285,3 +285,20 @@ def test_documented_pack_tests_pass(doc_pack: tuple[Path, str]) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "7 passed" in done.stdout  # 6 examples and the pack's own check
+
+
+# links ----------------------------------------------------------------------------------------
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize(
+    "doc", [*DOCS, *sorted(RULE_DOCS.glob("*.md"))], ids=lambda p: p.relative_to(ROOT).as_posix()
+)
+def test_relative_links_point_to_files_that_exist(doc: Path) -> None:
+    text = FENCE.sub("", doc.read_text(encoding="utf-8"))
+    for target in LINK.findall(text):
+        if target.startswith(("http://", "https://", "mailto:", "#")):
+            continue
+        path = (doc.parent / target.split("#")[0]).resolve()
+        assert path.exists(), f"{doc.name} links to {target}, which does not exist"

@@ -10,8 +10,10 @@ positions afterwards for just the nodes that need them, in one code generation p
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from itertools import accumulate
 from typing import Any
 
 import libcst as cst
@@ -52,28 +54,6 @@ _TOKEN_FIELDS = frozenset(
     }
 )
 
-# Where libcst visits children in source order rather than in dataclass field order.
-_ORDER = {
-    "Arg": ("keyword", "value"),
-    "ClassDef": ("decorators", "name", "type_parameters", "bases", "keywords", "body"),
-    "FunctionDef": ("decorators", "name", "type_parameters", "params", "returns", "body"),
-    "ExceptHandler": ("type", "name", "body"),
-    "ExceptStarHandler": ("type", "name", "body"),
-    "IfExp": ("body", "test", "orelse"),
-    "ImportFrom": ("relative", "module", "names"),
-    "MatchCase": ("pattern", "guard", "body"),
-    "Parameters": (
-        "posonly_params",
-        "posonly_ind",
-        "params",
-        "star_arg",
-        "kwonly_params",
-        "star_kwarg",
-    ),
-    "Slice": ("lower", "upper", "step"),
-    "TypeAlias": ("name", "type_parameters", "value"),
-}
-
 _WHITESPACE_NODES = frozenset(
     {
         "Comment",
@@ -87,13 +67,47 @@ _WHITESPACE_NODES = frozenset(
 
 
 def _child_fields(cls: type, tokens: bool) -> tuple[str, ...]:
+    """The fields of a node class holding child nodes, in the order libcst visits them.
+
+    libcst's visiting order is source order, which is not always the dataclass field order
+    (a decorator comes before its function's name). Each class's
+    ``_visit_and_replace_children`` names its fields as string constants in the order it
+    visits them, so that order is read from its code object once per class; fields it does
+    not name (plain values such as ``Name.value``) follow in dataclass order.
+    """
     names = [f.name for f in dataclasses.fields(cls)]
+    method = getattr(cls, "_visit_and_replace_children", None)
+    code = getattr(method, "__code__", None)
+    visited: list[str] = []
+    for constant in code.co_consts if code is not None else ():
+        if isinstance(constant, str) and constant in names and constant not in visited:
+            visited.append(constant)
+    names = visited + [n for n in names if n not in visited]
     if not tokens:
         names = [n for n in names if n not in _TOKEN_FIELDS and not n.startswith("whitespace")]
-    order = _ORDER.get(cls.__name__)
-    if order:
-        names = [n for n in order if n in names] + [n for n in names if n not in order]
     return tuple(names)
+
+
+def _callback_names(cls: type) -> tuple[str, ...]:
+    """The ``visit_<Node>`` and ``leave_<Node>`` methods a visitor class really defines
+    (libcst's empty stubs carry ``_is_no_op``), found once per class, not once per file.
+    ``visit_<Node>_<field>`` hooks belong to libcst's own visitor and are not dispatched."""
+    found = _CALLBACKS.get(cls)
+    if found is None:
+        names = []
+        for attribute in sorted(dir(cls)):
+            kind, _, node_name = attribute.partition("_")
+            if kind not in ("visit", "leave") or not node_name or "_" in node_name:
+                continue
+            method = getattr(cls, attribute)
+            if callable(method) and not getattr(method, "_is_no_op", False):
+                names.append(attribute)
+        found = _CALLBACKS[cls] = tuple(names)
+    return found
+
+
+_CALLBACKS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[tuple[type, bool], tuple[str, ...]] = {}
 
 
 class Dispatch:
@@ -103,20 +117,22 @@ class Dispatch:
         self.visit: dict[str, list[Callback]] = {}
         self.leave: dict[str, list[Callback]] = {}
         for visitor in visitors:
-            for method_name, method in visitor.get_visitors().items():
+            if type(visitor).get_visitors is not cst.BatchableCSTVisitor.get_visitors:
+                names = list(visitor.get_visitors())  # a visitor that chooses its own methods
+            else:
+                names = list(_callback_names(type(visitor)))
+            for method_name in names:
                 kind, _, node_name = method_name.partition("_")
-                if kind == "visit":
-                    self.visit.setdefault(node_name, []).append(method)
-                elif kind == "leave" and not node_name.endswith("_"):
-                    self.leave.setdefault(node_name, []).append(method)
+                if kind in ("visit", "leave") and node_name and "_" not in node_name:
+                    table = self.visit if kind == "visit" else self.leave
+                    table.setdefault(node_name, []).append(getattr(visitor, method_name))
         wanted = set(self.visit) | set(self.leave)
         self.tokens = bool(wanted & _WHITESPACE_NODES)
-        self._fields: dict[type, tuple[str, ...]] = {}
 
     def fields(self, cls: type) -> tuple[str, ...]:
-        found = self._fields.get(cls)
+        found = _FIELDS.get((cls, self.tokens))
         if found is None:
-            found = self._fields[cls] = _child_fields(cls, self.tokens)
+            found = _FIELDS[(cls, self.tokens)] = _child_fields(cls, self.tokens)
         return found
 
 
@@ -174,98 +190,141 @@ def walk(module: cst.Module, dispatch: Dispatch, scope: Scope) -> None:
         stack.extend(reversed(children))
 
 
-Span = tuple[
-    int, int, int, int
-]  # line, column (1-based), end line, end column (1-based, exclusive)
+Span = tuple[int, int, int, int]  # line, column (1-based), end line, end column (exclusive)
+
+
+class _NoRecord:
+    """What ``record_syntactic_position`` gives a node nobody asked about: nothing to do."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_RECORD = _NoRecord()
+
+
+class _Record:
+    """Remembers the token span of a target node's syntactic part (hoisting is resolved later)."""
+
+    __slots__ = ("end_node", "node_id", "start", "start_node", "state")
+
+    def __init__(
+        self,
+        state: _TargetedState,
+        node_id: int,
+        start_node: cst.CSTNode | None,
+        end_node: cst.CSTNode | None,
+    ) -> None:
+        self.state = state
+        self.node_id = node_id
+        self.start_node = start_node
+        self.end_node = end_node
+        self.start = 0
+
+    def __enter__(self) -> None:
+        self.start = len(self.state.tokens)
+
+    def __exit__(self, *exc: object) -> None:
+        self.state.syntactic[self.node_id] = (
+            self.start,
+            len(self.state.tokens),
+            self.start_node,
+            self.end_node,
+        )
 
 
 class _TargetedState(CodegenState):
-    """Code generation that remembers token offsets for a chosen set of nodes only."""
+    """Code generation that remembers token offsets for a chosen set of nodes only.
 
-    def __init__(self, module: cst.Module, targets: set[cst.CSTNode]) -> None:
+    Nodes are tracked by ``id()``: a node's own ``__hash__`` is a Python call, and these
+    hooks run for every node of the module.
+    """
+
+    def __init__(self, module: cst.Module, targets: set[int]) -> None:
         super().__init__(default_indent=module.default_indent, default_newline="\n")
         self.targets = targets
-        self.inclusive: dict[cst.CSTNode, tuple[int, int]] = {}
-        self.syntactic: dict[cst.CSTNode, tuple[int, int, Any, Any]] = {}
-        self.open: dict[cst.CSTNode, int] = {}
+        self.inclusive: dict[int, tuple[int, int]] = {}
+        self.syntactic: dict[int, tuple[int, int, cst.CSTNode | None, cst.CSTNode | None]] = {}
+        self.open: dict[int, int] = {}
 
     def before_codegen(self, node: cst.CSTNode) -> None:
-        if node in self.targets:
-            self.open[node] = len(self.tokens)
+        if id(node) in self.targets:
+            self.open[id(node)] = len(self.tokens)
 
     def after_codegen(self, node: cst.CSTNode) -> None:
-        if node in self.targets:
-            self.inclusive[node] = (self.open.pop(node), len(self.tokens))
+        if id(node) in self.targets:
+            self.inclusive[id(node)] = (self.open.pop(id(node)), len(self.tokens))
 
-    @contextmanager
-    def record_syntactic_position(
+    def record_syntactic_position(  # type: ignore[override]
         self,
         node: cst.CSTNode,
         *,
         start_node: cst.CSTNode | None = None,
         end_node: cst.CSTNode | None = None,
-    ) -> Iterator[None]:
-        if node not in self.targets:
-            yield
-            return
+    ) -> _Record | _NoRecord:
+        if id(node) not in self.targets:
+            return _NO_RECORD
         for hoisted in (start_node, end_node):
             if hoisted is not None:
-                self.targets.add(hoisted)
-        start = len(self.tokens)
-        yield
-        self.syntactic[node] = (start, len(self.tokens), start_node, end_node)
+                self.targets.add(id(hoisted))
+        return _Record(self, id(node), start_node, end_node)
 
 
 def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTNode, Span]:
-    """Source spans of ``nodes``, matching libcst's ``PositionProvider`` (1-based columns)."""
-    targets = set(nodes)
-    if not targets:
+    """Source spans of ``nodes``, matching libcst's ``PositionProvider`` (1-based columns).
+
+    One code generation pass over the module that notes token offsets only for the nodes
+    asked about (and the children their spans are hoisted from).
+    """
+    wanted = {id(node): node for node in nodes}
+    if not wanted:
         return {}
-    state = _TargetedState(module, set(targets))
+    state = _TargetedState(module, set(wanted))
     module._codegen(state)
-    offsets: dict[cst.CSTNode, tuple[int, int]] = {}
-    for node in state.syntactic.keys() | state.inclusive.keys():
-        offsets[node] = _span(state, node, offsets)
+    offsets: dict[int, tuple[int, int]] = {}
+    for node_id in wanted:
+        if node_id in state.inclusive:  # else the node is not part of this module
+            offsets[node_id] = _span(state, node_id, offsets)
     coords = _token_coordinates(state.tokens, {i for pair in offsets.values() for i in pair})
     return {
-        node: (*coords[start], *coords[end])
-        for node, (start, end) in offsets.items()
-        if node in targets
+        node: (*coords[offsets[node_id][0]], *coords[offsets[node_id][1]])
+        for node_id, node in wanted.items()
+        if node_id in offsets
     }
 
 
-def _span(
-    state: _TargetedState, node: cst.CSTNode, memo: dict[cst.CSTNode, tuple[int, int]]
-) -> tuple[int, int]:
+def _span(state: _TargetedState, node_id: int, memo: dict[int, tuple[int, int]]) -> tuple[int, int]:
     """A node's syntactic token span, with starts and ends hoisted from children as libcst does."""
-    if node in memo:
-        return memo[node]
-    if node not in state.syntactic:
-        return state.inclusive[node]
-    start, end, start_node, end_node = state.syntactic[node]
+    if node_id in memo:
+        return memo[node_id]
+    if node_id not in state.syntactic:
+        return state.inclusive[node_id]
+    start, end, start_node, end_node = state.syntactic[node_id]
     if start_node is not None:
-        start = _span(state, start_node, memo)[0]
+        start = _span(state, id(start_node), memo)[0]
     if end_node is not None:
-        end = _span(state, end_node, memo)[1]
-    memo[node] = (start, end)
+        end = _span(state, id(end_node), memo)[1]
+    memo[node_id] = (start, end)
     return start, end
 
 
 def _token_coordinates(tokens: list[str], indices: set[int]) -> dict[int, tuple[int, int]]:
-    """Line and 1-based column at which each token index starts, in one pass."""
-    wanted = sorted(indices)
+    """Line and 1-based column at which each token index starts (C-speed bulk work)."""
+    offsets = list(accumulate(map(len, tokens), initial=0))
+    text = "".join(tokens)
+    line_starts = [0]
+    line_starts.extend(m.end() for m in _NEWLINE.finditer(text))
     coords: dict[int, tuple[int, int]] = {}
-    line, column = 1, 0
-    position = 0
-    for index in wanted:
-        while position < index and position < len(tokens):
-            token = tokens[position]
-            newlines = token.count("\n")
-            if newlines:
-                line += newlines
-                column = len(token) - token.rfind("\n") - 1
-            else:
-                column += len(token)
-            position += 1
-        coords[index] = (line, column + 1)
+    for index in indices:
+        offset = offsets[min(index, len(tokens))]
+        line = bisect_right(line_starts, offset)
+        coords[index] = (line, offset - line_starts[line - 1] + 1)
     return coords
+
+
+_NEWLINE = re.compile("\n")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import re
-import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -48,6 +46,16 @@ class PendingReport:
 
 
 _SPACE = re.compile(r"\s+")
+# A comment, or a string literal to skip (a prefix such as rb/f is skipped as a name would be;
+# backslashes escape the next character, newlines included, in raw strings too).
+_STRINGS_AND_COMMENTS = re.compile(
+    r"""\#[^\n]*"""
+    r"""|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*(?:'''|\Z)"""
+    r'''|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*(?:"""|\Z)'''
+    r"""|'[^'\\\n]*(?:\\.[^'\\\n]*)*'?"""
+    r"""|"[^"\\\n]*(?:\\.[^"\\\n]*)*"?""",
+    re.DOTALL,
+)
 
 
 class FileContext:
@@ -67,19 +75,28 @@ class FileContext:
 
     @cached_property
     def comments(self) -> list[Comment]:
-        """Every comment in the file, found by the tokenizer (never inside strings)."""
+        """Every comment in the file (never inside strings), in order.
+
+        A scan that skips string literals and collects ``#`` comments: the text is one that
+        libcst accepted, so strings are well formed, and the result equals the tokenizer's
+        comments at a small fraction of the cost of ``tokenize``.
+        """
         found: list[Comment] = []
-        code_lines: set[int] = set()
-        skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
-        try:
-            for tok in tokenize.generate_tokens(io.StringIO(self.text).readline):
-                if tok.type == tokenize.COMMENT:
-                    line, col = tok.start
-                    found.append(Comment(line, col + 1, tok.string, line not in code_lines))
-                elif tok.type not in skip and tok.type != tokenize.ENDMARKER:
-                    code_lines.update(range(tok.start[0], tok.end[0] + 1))
-        except (tokenize.TokenError, SyntaxError):
-            pass  # libcst accepted the file; keep the comments found before the odd spot
+        text = self.text
+        if "#" not in text:
+            return found
+        line, line_start, scanned = 1, 0, 0
+        for match in _STRINGS_AND_COMMENTS.finditer(text):
+            start = match.start()
+            if text[start] != "#":
+                continue
+            newlines = text.count("\n", scanned, start)
+            if newlines:
+                line += newlines
+                line_start = text.rindex("\n", scanned, start) + 1
+            scanned = start
+            own_line = not text[line_start:start].strip()
+            found.append(Comment(line, start - line_start + 1, match.group(), own_line))
         return found
 
     def node_source(self, node: cst.CSTNode) -> str:

@@ -112,6 +112,26 @@ def test_colour_only_styles_the_plain_report(fixture_result: AnalysisResult) -> 
     assert click.unstyle(coloured) == render("text", fixture_result)
 
 
+# notebooks: cells counted among all cells, one broken cell, magics, other kernels -----------
+
+NOTEBOOKS = ROOT / "fixtures" / "notebooks"
+
+
+def test_notebook_text_report_matches_golden() -> None:
+    result = analyse([NOTEBOOKS], jobs=1, use_cache=False)
+    assert_golden("notebooks.txt", render("text", result))
+
+
+def test_notebook_json_report_is_valid_and_locates_cells() -> None:
+    document = json.loads(render("json", analyse([NOTEBOOKS], jobs=1, use_cache=False)))
+    assert_valid(document)
+    cells = {(f["path"], f["rule"], f["cell"], f["line"]) for f in document["findings"]}
+    assert ("train_baseline.ipynb", "MLD001", 8, 1) in cells  # the broken cell only
+    assert ("train_baseline.ipynb", "MLD701", 11, 1) in cells  # cells after it still analysed
+    assert ("truncated.ipynb", "MLD002", None, 8) in cells  # no cell: a line of the JSON file
+    assert not [f for f in document["findings"] if f["path"] == "r_exploration.ipynb"]
+
+
 # a hand-built result: related locations, a finding without end column, an empty run --------
 
 

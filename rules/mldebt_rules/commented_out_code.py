@@ -102,8 +102,10 @@ def _prose_shaped(text: str) -> bool:
 
 def _strong(tree: ast.Module, lines: list[str]) -> bool:
     """Does the parsed text contain a statement no prose would parse as?"""
-    if len([t for t in lines if t.strip()]) == 1 and _prose_shaped(lines[0]):
-        return False
+    if len([t for t in lines if t.strip()]) == 1 and (
+        _prose_shaped(lines[0]) or lines[0].rstrip().endswith(":")
+    ):
+        return False  # "with duplicates:" alone is a heading, not a block of code
     return any(_strong_statement(stmt) for stmt in tree.body)
 
 
@@ -240,6 +242,15 @@ class CommentedOutCode(FileRule):
             import pandas as pd  # noqa: F401
             """
         ),
+        BAD(
+            """
+            # old model, kept for the Q3 comparison
+            # model = XGBClassifier(n_estimators=300)
+            # model.fit(X_train, y_train)
+            model = LGBMClassifier(n_estimators=500)
+            """,
+            expect=1,
+        ),
         GOOD(
             """
             def safe_ratio(a, b):
@@ -346,8 +357,7 @@ def _in_prose(texts: list[str], labels: list[str], start: int, end: int) -> bool
     before = next((k for k in range(start - 1, -1, -1) if labels[k] != "blank"), None)
     if before is not None and labels[before] == "prose":
         text = texts[before].rstrip()
-        gap = start - 1 - before
-        if gap <= 1 and not text.endswith((".", "!", "?")):
+        if start - 1 - before <= 1 and _runs_on(text):
             return True  # the sentence runs on into the "code", or introduces it ("run:")
         if _indent(texts[start]) > _indent(texts[before]):
             return True  # an indented example inside an explanation
@@ -363,6 +373,89 @@ _ASSIGNMENT = re.compile(r"\s*(?:[-+*/%|&^@]|//|\*\*)?=(?!=)")
 def _base(target: str) -> str:
     """The variable an assignment target starts from: "X[1, 0]" and "X.T" -> "X"."""
     return re.split(r"[\[.(]", target.strip(), maxsplit=1)[0].strip()
+
+
+# Words a sentence does not end on: "... is inferred from", "replace this with", "instead do".
+_RUN_ON_WORDS = frozenset(
+    {
+        "from",
+        "with",
+        "do",
+        "as",
+        "like",
+        "to",
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "for",
+        "use",
+        "using",
+        "call",
+        "calling",
+        "run",
+        "running",
+        "via",
+        "by",
+        "in",
+        "into",
+        "on",
+        "is",
+        "are",
+        "be",
+        "then",
+        "e.g.",
+        "i.e.",
+        "eg",
+        "ie",
+        "say",
+        "write",
+        "instead",
+        "than",
+        "that",
+        "which",
+        "where",
+        "when",
+        "if",
+        "so",
+        "such",
+        "we",
+        "you",
+        "it",
+        "this",
+        "these",
+        "below",
+        "follows",
+        "following",
+        "have",
+        "has",
+        "get",
+        "gets",
+        "give",
+        "gives",
+        "becomes",
+        "returns",
+        "yields",
+        "computes",
+        "equals",
+        "would",
+        "could",
+        "should",
+    }
+)
+
+
+def _runs_on(text: str) -> bool:
+    """Does this prose line lead into the next one? A short label ("# old model") does not."""
+    text = text.rstrip()
+    if text.endswith((":", ",", "(", "-", "=")):
+        return True
+    if text.endswith((".", "!", "?", ")")):
+        return False
+    # A line wrapped at the comment width continues; a short one without a stop is a label.
+    return text.split()[-1].lower() in _RUN_ON_WORDS or len(text) >= 50
 
 
 def _only_values(texts: list[str]) -> bool:

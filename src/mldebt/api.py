@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mldebt.baseline import Comparison
 from mldebt.config import Config, EnabledRule, load_config, resolve_rules
 from mldebt.engine import Progress, RunOptions, run
 from mldebt.findings import CATEGORIES, Finding, Severity
@@ -25,6 +26,8 @@ class Summary:
     by_severity: dict[str, int]
     by_rule: dict[str, int]
     suppressed: int = 0
+    #: Added by gating (``baseline``, ``new_since``, ``diff``, ...): extra summary fields.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +39,7 @@ class Summary:
             "by_severity": self.by_severity,
             "by_rule": self.by_rule,
             "suppressed": self.suppressed,
+            **self.extra,
         }
 
 
@@ -47,6 +51,8 @@ class AnalysisResult:
     rules: list[EnabledRule]
     files: list[str] = field(default_factory=list)
     graph: ProjectGraph | None = None
+    #: Set when findings were compared with a baseline or a git ref (new/unchanged/fixed).
+    comparison: Comparison | None = None
 
     def failing(self, fail_on: str | None = None) -> list[Finding]:
         """Findings at or above the failing severity (``never``: none)."""
@@ -83,6 +89,7 @@ def analyse(
     use_cache: bool = True,
     progress: Progress | None = None,
     registry: Registry | None = None,
+    cache_dir: Path | None = None,
 ) -> AnalysisResult:
     """Analyse ``paths`` and return findings and summary.
 
@@ -94,6 +101,7 @@ def analyse(
     registry = registry or load_registry()
     config = config or load_config(resolved[0])
     enabled = resolve_rules(config, registry)
-    result = run(resolved, config, enabled, RunOptions(jobs, use_cache, progress), registry)
+    options = RunOptions(jobs, use_cache, progress, cache_dir)
+    result = run(resolved, config, enabled, options, registry)
     summary = summarise(result.findings, len(result.files), result.lines_of_code, result.suppressed)
     return AnalysisResult(result.findings, summary, config, enabled, result.files, result.graph)

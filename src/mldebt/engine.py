@@ -45,6 +45,7 @@ class RunOptions:
     jobs: int = 0  # 0: the CPU count
     use_cache: bool = True
     progress: Progress | None = None
+    cache_dir: Path | None = None  # default: .mldebt_cache/ under the configuration's root
 
 
 @dataclass
@@ -80,7 +81,9 @@ def run(
         (e.rule, e.options) for e in enabled if issubclass(e.rule, FileRule)
     ]
     cache = (
-        Cache(config.root / CACHE_DIR, _salt(registry, file_rules)) if options.use_cache else None
+        Cache(options.cache_dir or config.root / CACHE_DIR, _salt(registry, file_rules))
+        if options.use_cache
+        else None
     )
     states = _per_file_pass(sources, file_rules, cache, options)
     facts = [ModuleFacts.from_dict(s.outcome["facts"]) for s in states if s.outcome["facts"]]

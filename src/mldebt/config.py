@@ -65,6 +65,7 @@ DEFAULT_EXCLUDE = (
 
 _LIST_OF_STR = "a list of strings"
 _BOOL = "true or false"
+_PATH = "a path (a string, relative to the configuration file)"
 
 #: Every key the configuration accepts, with what its value must be.
 KEYS: dict[str, str] = {
@@ -79,6 +80,7 @@ KEYS: dict[str, str] = {
     "fail-on": "one of " + ", ".join(f'"{v}"' for v in FAIL_ON),
     "preview": _BOOL,
     "respect-gitignore": _BOOL,
+    "baseline": _PATH,
 }
 
 
@@ -99,6 +101,7 @@ class Config:
     fail_on: str = DEFAULT_FAIL_ON
     preview: bool = False
     respect_gitignore: bool = True
+    baseline: str | None = None  # relative to ``root``
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,10 +118,19 @@ class Config:
             "fail-on": self.fail_on,
             "preview": self.preview,
             "respect-gitignore": self.respect_gitignore,
+            "baseline": self.baseline,
         }
 
 
 # finding and reading the file ----------------------------------------------------------------
+
+
+def _resolve(path: Path) -> Path:
+    """``path.resolve()``; for a symbolic link loop, its folder (discovery then reports it)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return path.absolute().parent.resolve()
 
 
 def find_config(start: Path) -> tuple[Path | None, dict[str, Any]]:
@@ -126,7 +138,7 @@ def find_config(start: Path) -> tuple[Path | None, dict[str, Any]]:
 
     A folder's mldebt.toml wins over its pyproject.toml.
     """
-    here = start.resolve()
+    here = _resolve(start)
     if not here.is_dir():
         here = here.parent
     for folder in (here, *here.parents):
@@ -184,7 +196,7 @@ def load_config(start: Path, explicit: Path | None = None) -> Config:
     if source is not None:
         root = source.parent
     else:
-        resolved = start.resolve()
+        resolved = _resolve(start)
         root = resolved if resolved.is_dir() else resolved.parent
     return parse_config(data, root, source)
 
@@ -223,6 +235,7 @@ def parse_config(data: Mapping[str, Any], root: Path, source: Path | None) -> Co
     config.fail_on = data.get("fail-on", DEFAULT_FAIL_ON)
     config.preview = data.get("preview", False)
     config.respect_gitignore = data.get("respect-gitignore", True)
+    config.baseline = data.get("baseline")
     return config
 
 
@@ -236,6 +249,9 @@ def _check_type(where: str, key: str, value: Any) -> None:
                 _check_pattern(where, key, pattern)
     elif expected == _BOOL:
         if not isinstance(value, bool):
+            raise _wrong(where, key, expected, value)
+    elif expected == _PATH:
+        if not isinstance(value, str) or not value.strip():
             raise _wrong(where, key, expected, value)
     elif key == "fail-on":
         if not isinstance(value, str) or value not in FAIL_ON:

@@ -16,6 +16,7 @@ import click
 
 from mldebt import __version__
 from mldebt.api import AnalysisResult, analyse
+from mldebt.baseline import Baseline, BaselineError
 from mldebt.cache import CACHE_DIR, clean
 from mldebt.config import (
     DEFAULT_FAIL_ON,
@@ -27,10 +28,20 @@ from mldebt.config import (
     resolve_rules,
 )
 from mldebt.discovery import DiscoveryError
+from mldebt.gating import (
+    against_baseline,
+    baseline_path,
+    changed_lines,
+    gate,
+    named_files,
+    new_since,
+    whole_project,
+)
+from mldebt.gitdiff import GitError, resolve_commit, work_tree
 from mldebt.registry import RegistryError, load_registry
 from mldebt.report import FORMATS, render
+from mldebt.report.text import duration, statistics
 from mldebt.report.text import line as finding_line
-from mldebt.report.text import statistics
 from mldebt.ruledocs import render as render_docs
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -47,7 +58,7 @@ def _handled() -> Iterator[None]:
     """Bad input becomes one clear message and exit 2, never a traceback."""
     try:
         yield
-    except (ConfigError, RegistryError, DiscoveryError) as exc:
+    except (ConfigError, RegistryError, DiscoveryError, BaselineError, GitError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted")
@@ -168,6 +179,59 @@ def main() -> None:
     """
 
 
+def _gating_options(func: F) -> F:
+    options = [
+        click.option(
+            "--baseline",
+            "baseline_file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Report only findings not in this baseline file, and what was fixed since "
+            "(default: the configuration's baseline key; see `mldebt baseline`).",
+        ),
+        click.option(
+            "--no-baseline",
+            is_flag=True,
+            help="Ignore the baseline the configuration names: report every finding.",
+        ),
+        click.option(
+            "--update-baseline",
+            is_flag=True,
+            help="Remove the findings fixed since the baseline from it. It only ever shrinks: "
+            "new findings are never added.",
+        ),
+        click.option(
+            "--diff",
+            "diff_ref",
+            metavar="REF",
+            help="Report only findings on lines changed since git REF (untracked files "
+            "count as changed), plus cross-file findings that touch a changed file.",
+        ),
+        click.option(
+            "--new-since",
+            "new_since_ref",
+            metavar="REF",
+            help="Report only findings that are not among the findings at git REF "
+            "(its tree is analysed from git objects, through the cache).",
+        ),
+        click.option(
+            "--max-new-debt",
+            type=click.FloatRange(min=0),
+            metavar="MINUTES",
+            help="Fail only when the failing findings' estimated debt exceeds MINUTES.",
+        ),
+        click.option(
+            "--whole-project",
+            is_flag=True,
+            help="Analyse the whole project around PATHS (its configuration's root, else its "
+            "git work tree) so cross-file rules see every module, and report only the "
+            "findings in PATHS. The pre-commit hook uses it.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -208,6 +272,7 @@ def main() -> None:
     is_flag=True,
     help="No progress bar, and the text format prints the findings without the summary.",
 )
+@_gating_options
 @_selection_options
 def check(
     paths: tuple[Path, ...],
@@ -220,17 +285,55 @@ def check(
     no_cache: bool,
     quiet: bool,
     config_file: Path | None,
+    baseline_file: Path | None,
+    no_baseline: bool,
+    update_baseline: bool,
+    diff_ref: str | None,
+    new_since_ref: str | None,
+    max_new_debt: float | None,
+    whole_project: bool,
     **overrides: Any,
 ) -> None:
-    """Analyse PATHS (default: the current folder) and report the debt found."""
+    """Analyse PATHS (default: the current folder) and report the debt found.
+
+    With a baseline (--baseline, or the configuration's baseline key), --new-since or
+    --diff, only new debt is reported and gates the exit code.
+    """
     with _handled():
-        targets = list(paths) or [Path(".")]
-        config = _load(targets, config_file, fail_on=fail_on, **overrides)
+        named = list(paths) or [Path(".")]
+        config = _load(named, config_file, fail_on=fail_on, **overrides)
+        analysed, named_rel = named, None
+        if whole_project:
+            config, analysed, named_rel = _whole_project(named, config)
+        baseline, where = _baseline(config, baseline_file, no_baseline, update_baseline)
+        for option, ref in (("--diff", diff_ref), ("--new-since", new_since_ref)):
+            if ref is not None:  # fail fast, before the analysis
+                resolve_commit(work_tree(config.root, option), ref, option)
         progress = _Progress(enabled=not quiet)
         try:
-            result = analyse(targets, config, jobs=jobs, use_cache=not no_cache, progress=progress)
+            result = analyse(analysed, config, jobs=jobs, use_cache=not no_cache, progress=progress)
         finally:
             progress.close()
+        if named_rel is not None:
+            result = named_files(result, named_rel)
+        notes: list[str] = []
+        if baseline is not None and where is not None:
+            result = against_baseline(result, baseline, str(where), named)
+            if update_baseline:
+                _ratchet(baseline, result, where)
+        if new_since_ref is not None:
+            result = new_since(
+                result, new_since_ref, analysed, named, jobs=jobs, use_cache=not no_cache
+            )
+        if diff_ref is not None:
+            result = changed_lines(result, diff_ref)
+        fails, debt = gate(result, max_new_debt)
+        if max_new_debt is not None and result.failing():
+            verdict = "exceeds" if fails else "is within"
+            notes.append(
+                f"The failing findings' debt, {duration(debt)}, {verdict} --max-new-debt "
+                f"{duration(max_new_debt)}."
+            )
         color = (
             output is None
             and fmt == "text"
@@ -243,8 +346,80 @@ def check(
             text = render(fmt, result, color)
         if statistics and fmt == "text":
             text = statistics_block(result) + text
+        if fmt == "text" and not quiet:
+            text += "".join(line + "\n" for line in [*gating_lines(result), *notes])
         _write(output, text)
-    sys.exit(_exit_code(result, exit_zero))
+    sys.exit(EXIT_CLEAN if exit_zero or not fails else EXIT_FINDINGS)
+
+
+def _whole_project(named: list[Path], config: Config) -> tuple[Config, list[Path], list[str]]:
+    return whole_project(named, config)
+
+
+def _baseline(
+    config: Config, option: Path | None, disabled: bool, update: bool
+) -> tuple[Baseline | None, Path | None]:
+    """The baseline this run compares with, if any (read before analysing: a broken file
+    fails fast and is never overwritten)."""
+    if disabled:
+        if update or option is not None:
+            fail("--no-baseline cannot be combined with --baseline or --update-baseline")
+        return None, None
+    if option is None and not config.baseline:
+        if update:
+            fail(
+                "--update-baseline needs a baseline: pass --baseline FILE or set `baseline` "
+                "in the configuration (create one with `mldebt baseline`)"
+            )
+        return None, None
+    where = baseline_path(config, option)
+    return Baseline.load(where), where
+
+
+def _ratchet(baseline: Baseline, result: AnalysisResult, where: Path) -> None:
+    """--update-baseline: drop what was fixed, never add."""
+    assert result.comparison is not None
+    shrunk = baseline.without_fixed(result.comparison)
+    removed = baseline.total - shrunk.total
+    if removed:
+        shrunk.save(where)
+        click.echo(
+            f"mldebt: removed {removed} fixed finding{'s' if removed != 1 else ''} from "
+            f"{where} ({shrunk.total} left)",
+            err=True,
+        )
+    else:
+        click.echo(f"mldebt: nothing fixed; {where} unchanged", err=True)
+
+
+def gating_lines(result: AnalysisResult) -> list[str]:
+    """The text report's account of a comparison or a diff filter."""
+    lines: list[str] = []
+    extra = result.summary.extra
+    for key in ("baseline", "new_since"):
+        data = extra.get(key)
+        if not data:
+            continue
+        if key == "baseline":
+            what, since = f"the baseline {data['reference']}", "the baseline"
+        else:
+            what, since = f"{data['reference']} ({data['commit'][:12]})", data["reference"]
+        colon = ":" if data["fixed_findings"] else "."
+        lines.append(
+            f"Compared with {what}: {data['new']} new, {data['unchanged']} unchanged "
+            f"(not reported), {data['fixed']} fixed since {since}{colon}"
+        )
+        for entry in data["fixed_findings"]:
+            count = f" (x{entry['count']})" if entry["count"] > 1 else ""
+            lines.append(f"  fixed: {entry['path']}: {entry['rule']} {entry['message']}{count}")
+    diff = extra.get("diff")
+    if diff:
+        files = len(diff["changed_files"])
+        lines.append(
+            f"Only findings on lines changed since {diff['reference']} "
+            f"({files} changed source file{'s' if files != 1 else ''})."
+        )
+    return lines
 
 
 def statistics_block(result: AnalysisResult) -> str:
@@ -252,10 +427,74 @@ def statistics_block(result: AnalysisResult) -> str:
     return table + "\n\n" if table else ""
 
 
-def _exit_code(result: AnalysisResult, exit_zero: bool) -> int:
-    if exit_zero:
-        return EXIT_CLEAN
-    return EXIT_FINDINGS if result.failing() else EXIT_CLEAN
+@main.command("baseline")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the baseline to FILE (default: the configuration's baseline key, else "
+    ".mldebt-baseline.json beside the configuration).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Worker processes (0: CPU count; 1: in-process).",
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Analyse every file afresh; do not read or write the cache."
+)
+@_selection_options
+def baseline_command(
+    path: Path | None,
+    output: Path | None,
+    jobs: int,
+    no_cache: bool,
+    config_file: Path | None,
+    **overrides: Any,
+) -> None:
+    """Record every current finding in PATH (default: the current folder) as accepted debt.
+
+    `mldebt check` then reports only findings that are not in the baseline (set `baseline`
+    in the configuration, or pass --baseline). Findings are matched by fingerprint, which
+    survives line shifts and unrelated edits.
+    """
+    with _handled():
+        target = path or Path(".")
+        config = _load([target], config_file, **overrides)
+        where = baseline_path(config, output)
+        if where.exists():
+            try:
+                Baseline.load(where)
+            except BaselineError as exc:
+                fail(f"{exc}; refusing to overwrite it (delete it to start afresh)")
+        progress = _Progress(enabled=True)
+        try:
+            result = analyse([target], config, jobs=jobs, use_cache=not no_cache, progress=progress)
+        finally:
+            progress.close()
+        recorded = Baseline.of(result.findings)
+        recorded.save(where)
+        n, shown = recorded.total, _display(where)
+        click.echo(
+            f"mldebt: recorded {n} finding{'s' if n != 1 else ''} in "
+            f"{len(result.files)} files as the baseline: {shown}"
+        )
+        if output is None and not config.baseline:
+            click.echo(
+                f"Use it with `mldebt check --baseline {shown}`, or set "
+                f'baseline = "{where.name}" under [tool.mldebt] in the configuration.'
+            )
+
+
+def _display(path: Path) -> str:
+    """``path`` relative to the working folder when it is under it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 @main.command("rules")

@@ -2,12 +2,19 @@
 
 Excludes are gitignore-style patterns relative to the root; virtualenvs (any folder with a
 ``pyvenv.cfg``), build and cache folders are skipped by default, and ``.gitignore`` files are
-honoured inside a git work tree. Files named explicitly are always analysed.
+honoured inside a git work tree. Files named explicitly are always analysed, and so is a folder
+named explicitly even when a pattern excludes it (the patterns still apply inside it).
+
+Symbolic links to folders are not followed, so a link loop cannot trap the walk. A source file
+that cannot be read (a broken link, a special file, a folder that cannot be listed) is still
+listed: reading it fails with a message that becomes a finding, so nothing is skipped silently.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,17 +26,36 @@ SOURCE_SUFFIXES = (".py", ".ipynb")
 
 
 class DiscoveryError(Exception):
-    """A path given on the command line that does not exist."""
+    """A path given on the command line that cannot be analysed (missing, a broken link)."""
 
 
 @dataclass(frozen=True)
 class SourceFile:
     path: Path  # absolute
     rel: str  # POSIX, relative to the root (or as given when outside it)
+    #: Why this entry cannot be read, when discovery already knows (a folder it could not list).
+    problem: str | None = None
 
     @property
     def notebook(self) -> bool:
         return self.rel.endswith(".ipynb")
+
+    def read(self) -> bytes:
+        """The file's bytes. Raises ``OSError`` whose ``strerror`` says why in plain words."""
+        if self.problem is not None:
+            raise OSError(errno.EIO, self.problem)
+        try:
+            mode = self.path.stat().st_mode
+        except FileNotFoundError:
+            if self.path.is_symlink():
+                target = os.readlink(self.path)
+                raise OSError(errno.ENOENT, f"broken symbolic link to {target}") from None
+            raise
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(mode):  # a FIFO would block the read forever
+            raise OSError(errno.EINVAL, "not a regular file")
+        return self.path.read_bytes()
 
 
 def relative(path: Path, root: Path) -> str:
@@ -40,7 +66,11 @@ def relative(path: Path, root: Path) -> str:
 
 
 class _GitIgnores:
-    """The .gitignore files that apply inside one git work tree, read lazily per folder."""
+    """The ignore files that apply inside one git work tree, read lazily per folder.
+
+    As in git, the deepest ``.gitignore`` with a matching pattern decides (so a nested
+    ``!keep.py`` re-includes what a parent ignores), then ``.git/info/exclude``.
+    """
 
     def __init__(self, top: Path) -> None:
         self.top = top
@@ -54,20 +84,22 @@ class _GitIgnores:
             self.specs[folder] = _read_spec(ignore) if ignore.is_file() else None
         return self.specs[folder]
 
-    def ignored(self, path: Path, is_dir: bool) -> bool:
-        rel = path.relative_to(self.top).as_posix() + ("/" if is_dir else "")
-        if self.info is not None and self.info.match_file(rel):
-            return True
+    def ignored(self, path: Path, is_dir: bool, floor: Path | None = None) -> bool:
+        """Is ``path`` ignored? ``floor``: consult no ``.gitignore`` above this folder."""
+        suffix = "/" if is_dir else ""
         folder = path.parent
         while True:
             spec = self.spec(folder)
             if spec is not None:
-                sub = path.relative_to(folder).as_posix() + ("/" if is_dir else "")
-                if spec.match_file(sub):
-                    return True
-            if folder == self.top or folder.parent == folder:
-                return False
+                verdict = spec.check_file(path.relative_to(folder).as_posix() + suffix).include
+                if verdict is not None:
+                    return verdict
+            if folder == self.top or folder == floor or folder.parent == folder:
+                break
             folder = folder.parent
+        if self.info is not None and floor is None:
+            return self.info.match_file(path.relative_to(self.top).as_posix() + suffix)
+        return False
 
 
 def _read_spec(path: Path) -> pathspec.PathSpec[Any] | None:
@@ -85,40 +117,95 @@ def _git_top(start: Path) -> Path | None:
     return None
 
 
+@dataclass
+class _Filter:
+    """Decides which entries a walk from one given folder skips."""
+
+    root: Path
+    excluded: pathspec.PathSpec[Any]
+    git: _GitIgnores | None
+    #: Set when the given folder is itself excluded: patterns then apply relative to it.
+    base: Path | None = None
+
+    def skip(self, path: Path, is_dir: bool) -> bool:
+        suffix = "/" if is_dir else ""
+        anchor = self.base or self.root
+        if _inside(path, anchor):
+            if self.excluded.match_file(path.relative_to(anchor).as_posix() + suffix):
+                return True
+        elif self.excluded.match_file(path.name + suffix):  # outside the root: names only
+            return True
+        if self.git is None or not _inside(path, self.git.top):
+            return False
+        floor = self.base if self.base is not None and _inside(self.base, self.git.top) else None
+        return self.git.ignored(path, is_dir, floor)
+
+
 def discover(
     paths: Iterable[Path],
     root: Path,
     exclude: Iterable[str],
     respect_gitignore: bool = True,
 ) -> Iterator[SourceFile]:
-    """Yield each source file once, in a stable order."""
+    """Yield each source file once: the given paths in order, each folder's files sorted."""
     excluded = pathspec.GitIgnoreSpec.from_lines(list(exclude))
     seen: set[Path] = set()
     for given in paths:
-        if not given.exists():
-            raise DiscoveryError(f"{given}: no such file or directory")
-        absolute = given.resolve()
-        if absolute.is_file():
+        _check_given(given)
+        if given.is_file() or not given.is_dir():
+            # Named explicitly: analysed whatever the excludes say; a link keeps its own name.
+            absolute = given.absolute().parent.resolve() / given.name
             if absolute not in seen:
                 seen.add(absolute)
                 yield SourceFile(absolute, relative(absolute, root))
             continue
-        git = _GitIgnores(top) if respect_gitignore and (top := _git_top(absolute)) else None
-        for found in _walk(absolute, root, excluded, git):
-            if found not in seen:
-                seen.add(found)
-                yield SourceFile(found, relative(found, root))
+        absolute = given.resolve()
+        top = _git_top(absolute) if respect_gitignore else None
+        walk_filter = _Filter(root, excluded, _GitIgnores(top) if top else None)
+        if _excluded_itself(absolute, walk_filter):
+            walk_filter.base = absolute
+        for found in _walk(absolute, root, walk_filter):
+            if found.path not in seen:
+                seen.add(found.path)
+                yield found
 
 
-def _walk(
-    top: Path, root: Path, excluded: pathspec.PathSpec[Any], git: _GitIgnores | None
-) -> Iterator[Path]:
-    for folder, dirs, files in os.walk(top, onerror=None, followlinks=False):
+def _check_given(given: Path) -> None:
+    try:
+        os.stat(given)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DiscoveryError(f"{given}: symbolic link loop") from None
+        if given.is_symlink():
+            raise DiscoveryError(f"{given}: broken symbolic link to {os.readlink(given)}") from None
+        if exc.errno == errno.ENOENT:
+            raise DiscoveryError(f"{given}: no such file or directory") from None
+        raise DiscoveryError(f"{given}: {exc.strerror or exc}") from None
+
+
+def _excluded_itself(folder: Path, walk_filter: _Filter) -> bool:
+    """Is the folder, or one of its parents below the root, skipped by the patterns?"""
+    for current in (folder, *folder.parents):
+        if current == walk_filter.root or not _inside(current, walk_filter.root):
+            break
+        if walk_filter.skip(current, is_dir=True):
+            return True
+    return False
+
+
+def _walk(top: Path, root: Path, walk_filter: _Filter) -> Iterator[SourceFile]:
+    unlistable: list[OSError] = []
+    for folder, dirs, files in os.walk(top, onerror=unlistable.append, followlinks=False):
+        for error in unlistable:  # reported where the walk meets it, in order
+            where = Path(error.filename) if error.filename else Path(folder)
+            reason = f"cannot list this folder: {error.strerror or error}"
+            yield SourceFile(where, relative(where, root), problem=reason)
+        unlistable.clear()
         here = Path(folder)
         kept = []
         for name in sorted(dirs):
             path = here / name
-            if _skip(path, root, excluded, git, is_dir=True) or (path / "pyvenv.cfg").exists():
+            if walk_filter.skip(path, is_dir=True) or (path / "pyvenv.cfg").exists():
                 continue
             kept.append(name)
         dirs[:] = kept
@@ -126,19 +213,12 @@ def _walk(
             if not name.endswith(SOURCE_SUFFIXES):
                 continue
             path = here / name
-            if not path.is_file():  # broken symlinks, sockets, ...
-                continue
-            if not _skip(path, root, excluded, git, is_dir=False):
-                yield path
-
-
-def _skip(
-    path: Path, root: Path, excluded: pathspec.PathSpec[Any], git: _GitIgnores | None, is_dir: bool
-) -> bool:
-    rel = relative(path, root) + ("/" if is_dir else "")
-    if excluded.match_file(rel) or excluded.match_file(path.name + ("/" if is_dir else "")):
-        return True
-    return git is not None and _inside(path, git.top) and git.ignored(path, is_dir)
+            if not walk_filter.skip(path, is_dir=False):
+                yield SourceFile(path, relative(path, root))
+    for error in unlistable:
+        where = Path(error.filename) if error.filename else top
+        reason = f"cannot list this folder: {error.strerror or error}"
+        yield SourceFile(where, relative(where, root), problem=reason)
 
 
 def _inside(path: Path, top: Path) -> bool:

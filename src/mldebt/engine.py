@@ -109,7 +109,7 @@ def _per_file_pass(
     todo: list[tuple[int, str, bytes, str | None]] = []
     for index, source in enumerate(sources):
         try:
-            data = source.path.read_bytes()
+            data = source.read()
         except OSError as exc:
             outcomes[index] = _unreadable(f"cannot read: {exc.strerror or exc}")
             continue

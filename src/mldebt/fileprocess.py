@@ -7,9 +7,15 @@ returns plain data only.
 from __future__ import annotations
 
 import ast
+import io
+import re
+import sys
+import threading
+import tokenize
 import traceback
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from itertools import accumulate
 from typing import Any
 
 import libcst as cst
@@ -40,10 +46,23 @@ def analyse_bytes(rel: str, data: bytes, rules: Sequence[RuleSpec]) -> Outcome:
     module = _parse(source, outcome["reports"])
     if module is None:
         return outcome
+    kept = len(outcome["reports"])
     try:
         _run_rules(rel, source, module, rules, outcome)
     except RecursionError:
-        outcome["reports"].append(_simple(ParseError.code, "nesting too deep for analysis", 1, 1))
+        # libcst's code generation (positions, node source) recurses once per nesting level;
+        # try once more with room for it before giving up on the file.
+        del outcome["reports"][kept:]
+        try:
+            _with_deep_stack(lambda: _run_rules(rel, source, module, rules, outcome))
+        except RecursionError:
+            del outcome["reports"][kept:]
+            outcome["facts"] = None
+            outcome["suppressions"] = []
+            line = _deep_statement_line(module)
+            outcome["reports"].append(
+                _simple(ParseError.code, "too deeply nested to analyse", line, 1)
+            )
     return outcome
 
 
@@ -52,22 +71,113 @@ def _simple(code: str, message: str, line: int, column: int) -> dict[str, Any]:
     return report.__dict__.copy()
 
 
+# CPython refuses more than 200 nested brackets ("too many nested parentheses"); libcst's
+# native parser accepts them, slows down quadratically and crashes its process past a few
+# thousand, so such files never reach it.
+MAX_BRACKET_DEPTH = 200
+_NOT_BRACKETS = re.compile(r"[^()\[\]{}]+")
+_DEPTH_STEP = {ord(c): 1 for c in "([{"} | {ord(c): -1 for c in ")]}"}
+
+# Room for deep recursion, used only for files that need it (see _with_deep_stack).
+_DEEP_RECURSION_LIMIT = 50_000
+_DEEP_STACK_BYTES = 512 * 1024 * 1024
+
+
 def _parse(source: Source, reports: list[dict[str, Any]]) -> cst.Module | None:
     """Parse; in a notebook, a cell that does not parse is reported and left out."""
     text = source.text
+    blanked: set[int | None] = set()
     for _ in range(len(source.cells.starts) + 1):
+        problem = _nesting_problem(text)
         try:
-            return cst.parse_module(text)
+            if problem is not None:
+                line, column, message = problem
+            else:
+                return cst.parse_module(text)
         except cst.ParserSyntaxError as exc:
             line, column, message = _describe_syntax_error(text, exc)
-            reports.append(_simple(ParseError.code, message, max(line, 1), max(column, 1)))
-            if not source.notebook or not source.cells.starts:
-                return None
-            text = _blank_cell(text, source, line)
         except (RecursionError, MemoryError):
-            reports.append(_simple(ParseError.code, "too deeply nested to parse", 1, 1))
+            line, column, message = 1, 1, "too deeply nested to parse"
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":  # pyo3: a panic in the native parser
+                raise
+            reports.append(_simple(InternalError.code, f"the parser failed: {exc}", 1, 1))
             return None
+        reports.append(_simple(ParseError.code, message, max(line, 1), max(column, 1)))
+        cell, _ = source.cells.locate(line)
+        if not source.notebook or not source.cells.starts or cell in blanked:
+            return None
+        blanked.add(cell)
+        text = _blank_cell(text, source, line)
     return None
+
+
+def _nesting_problem(text: str) -> tuple[int, int, str] | None:
+    """Where brackets nest deeper than CPython allows, or None (the usual, cheap answer)."""
+    brackets = _NOT_BRACKETS.sub("", text)
+    if brackets.count("(") + brackets.count("[") + brackets.count("{") <= MAX_BRACKET_DEPTH:
+        return None
+    if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets.encode("ascii")))) <= (
+        MAX_BRACKET_DEPTH
+    ):
+        return None
+    # Brackets inside strings and comments inflate that count: ask the tokenizer.
+    depth = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type != tokenize.OP:
+                continue
+            if token.string in "([{":
+                depth += 1
+                if depth > MAX_BRACKET_DEPTH:
+                    line, column = token.start
+                    return line, column + 1, "too many nested parentheses"
+            elif token.string in ")]}":
+                depth -= 1
+    except tokenize.TokenError:
+        return None  # raised at the end of the text: every bracket was seen, none too deep
+    except SyntaxError as exc:  # Python >= 3.12 tokenizes with the interpreter's own rules
+        return exc.lineno or 1, exc.offset or 1, f"syntax error: {exc.msg}"
+    return None
+
+
+def _with_deep_stack(function: Callable[[], None]) -> None:
+    """Run ``function`` in a thread with a large stack and a high recursion limit."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            function()
+        except BaseException as exc:
+            failure.append(exc)
+
+    limit = sys.getrecursionlimit()
+    try:
+        stack = threading.stack_size(_DEEP_STACK_BYTES)
+    except (ValueError, RuntimeError):  # a platform that will not give this much
+        raise RecursionError("no room for a deeper stack") from None
+    sys.setrecursionlimit(max(limit, _DEEP_RECURSION_LIMIT))
+    try:
+        thread = threading.Thread(target=target, name="mldebt-deep-file")
+        thread.start()
+        thread.join()
+    finally:
+        sys.setrecursionlimit(limit)
+        threading.stack_size(stack)
+    if failure:
+        raise failure[0]
+
+
+def _deep_statement_line(module: cst.Module) -> int:
+    """The first line of the top-level statement that is too deep to generate code for."""
+    line = 1 + len(module.header)  # each header entry is one blank or comment line
+    for statement in module.body:
+        try:
+            code = module.code_for_node(statement)
+        except RecursionError:
+            return line + len(statement.leading_lines)
+        line += code.count("\n")
+    return 1
 
 
 def _describe_syntax_error(text: str, exc: cst.ParserSyntaxError) -> tuple[int, int, str]:

@@ -7,10 +7,12 @@ is neutralised line by line, so line numbers stay put and the rest parses.
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import re
 import tokenize
+import warnings
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,8 +75,7 @@ def decode_python(data: bytes) -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, column = _byte_position(data, exc.start, encoding)
         raise SourceError(
             f"cannot decode as {encoding}: byte 0x{data[exc.start]:02x} is invalid here",
             line=line,
@@ -83,6 +84,15 @@ def decode_python(data: bytes) -> str:
     except LookupError:
         raise SourceError(f"unknown encoding {encoding!r}", line=_cookie_line(data)) from None
     return normalise(text)
+
+
+def _byte_position(data: bytes, offset: int, encoding: str) -> tuple[int, int]:
+    """1-based line and column (in characters, as every other position) of a byte offset."""
+    head = data[:offset]
+    line_start = max(head.rfind(b"\n"), head.rfind(b"\r")) + 1
+    line = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
+    column = len(head[line_start:].decode(encoding, errors="replace")) + 1
+    return line, column
 
 
 def _cookie_line(data: bytes) -> int:
@@ -103,12 +113,19 @@ def normalise(text: str) -> str:
     return text
 
 
-# Cell magics whose body is still Python: only their first line is neutralised.
+# Cell magics whose body is still Python run in this kernel: only their first line is
+# neutralised. Every other cell magic (%%bash, %%sql, %%writefile, %%html, ...) holds
+# something else, and the cell is left out of the module.
 _PYTHON_CELL_MAGICS = frozenset(
     {"time", "timeit", "capture", "prun", "debug", "pdb", "memit", "mprun", "cython_inline"}
 )
 _LINE_MAGIC = re.compile(r"^(\s*)(?:([\w.\[\]'\", ]+?)\s*=\s*)?(?:%{1,2}|!{1,2}(?!=))\S")
 _HELP = re.compile(r"^(\s*)(?:\?{1,2}[\w.]+|[\w.]+\?{1,2})\s*$")
+# Magics IPython runs without the ``%`` (automagic), when the line is not Python anyway.
+_AUTOMAGIC = re.compile(
+    r"^(\s*)(?:pip|conda|mamba|cd|ls|mkdir|rm|cp|mv|cat|env|load_ext|reload_ext|autoreload"
+    r"|matplotlib|pylab|config|run|time|timeit|who|whos|reset|store|pwd|history)\s+\S"
+)
 
 
 def decode_notebook(data: bytes) -> Source:
@@ -116,32 +133,52 @@ def decode_notebook(data: bytes) -> Source:
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise SourceError(f"notebook is not UTF-8: {exc.reason}") from None
+        line, column = _byte_position(data, exc.start, "utf-8")
+        raise SourceError(f"notebook is not UTF-8: {exc.reason}", line, column) from None
     except json.JSONDecodeError as exc:
         raise SourceError(f"notebook is not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
-    if not isinstance(document, dict) or not isinstance(document.get("cells", []), list):
-        raise SourceError("notebook has no list of cells (not nbformat 4?)")
-    if not _is_python_notebook(document):
-        return Source(text="", notebook=True)
-    lines: list[str] = []
+    except RecursionError:
+        raise SourceError("notebook JSON is nested too deeply to read") from None
+    cells = _notebook_cells(document)
     source = Source(text="", notebook=True)
-    for index, cell in enumerate(document.get("cells", []), start=1):
+    if not _is_python_notebook(document):
+        return source
+    lines: list[str] = []
+    for index, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        cell_lines = _cell_lines(cell.get("source", ""))
-        if cell_lines and cell_lines[0].lstrip().startswith("%%"):
-            magic = cell_lines[0].lstrip()[2:].split(maxsplit=1)
+        cell_lines = _cell_lines(cell.get("source", cell.get("input", "")))
+        first = next((i for i, line in enumerate(cell_lines) if line.strip()), None)
+        if first is not None and cell_lines[first].lstrip().startswith("%%"):
+            magic = cell_lines[first].lstrip()[2:].split(maxsplit=1)
             if not magic or magic[0] not in _PYTHON_CELL_MAGICS:
                 source.foreign_cells[index] = magic[0] if magic else ""
                 cell_lines = [""] * len(cell_lines)
             else:
-                cell_lines[0] = ""
+                cell_lines[first] = ""
         source.cells.starts.append(len(lines) + 1)
         source.cells.cells.append(index)
         lines.extend(_neutralise(line) for line in cell_lines)
         lines.append("")  # cells end with a newline of their own, and stay apart
     source.text = normalise("\n".join(lines))
     return source
+
+
+def _notebook_cells(document: object) -> list[Any]:
+    """The cells, in order: nbformat 4 keeps them in ``cells``, nbformat 3 in worksheets."""
+    if isinstance(document, dict):
+        cells = document.get("cells")
+        if isinstance(cells, list):
+            return cells
+        worksheets = document.get("worksheets")
+        if cells is None and isinstance(worksheets, list):
+            return [
+                cell
+                for sheet in worksheets
+                if isinstance(sheet, dict) and isinstance(sheet.get("cells"), list)
+                for cell in sheet["cells"]
+            ]
+    raise SourceError("not a Jupyter notebook: the JSON has no list of cells")
 
 
 def _is_python_notebook(document: dict[str, Any]) -> bool:
@@ -154,9 +191,13 @@ def _is_python_notebook(document: dict[str, Any]) -> bool:
     if isinstance(metadata.get("language_info"), dict):
         languages.append(metadata["language_info"].get("name"))
     for language in languages:
-        if isinstance(language, str) and language and language.lower() != "python":
+        if isinstance(language, str) and language and not _is_python(language):
             return False
     return True
+
+
+def _is_python(language: str) -> bool:
+    return language.lower().lstrip("i").startswith("python")
 
 
 def _cell_lines(raw: object) -> list[str]:
@@ -176,7 +217,17 @@ def _neutralise(line: str) -> str:
     if match:
         indent, target = match.group(1), match.group(2)
         return f"{indent}{target} = None" if target else f"{indent}pass"
-    match = _HELP.match(line)
+    match = _HELP.match(line) or (_AUTOMAGIC.match(line) if not _parses(line) else None)
     if match:
         return f"{match.group(1)}pass"
     return line
+
+
+def _parses(line: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(line.strip())
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True

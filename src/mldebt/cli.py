@@ -317,13 +317,20 @@ def check(
         if named_rel is not None:
             result = named_files(result, named_rel)
         notes: list[str] = []
+        everything = result.findings  # comparisons see them all, whatever comes first
         if baseline is not None and where is not None:
-            result = against_baseline(result, baseline, str(where), named)
+            result = against_baseline(result, baseline, str(where), named, everything)
             if update_baseline:
                 _ratchet(baseline, result, where)
         if new_since_ref is not None:
             result = new_since(
-                result, new_since_ref, analysed, named, jobs=jobs, use_cache=not no_cache
+                result,
+                new_since_ref,
+                analysed,
+                named,
+                jobs=jobs,
+                use_cache=not no_cache,
+                everything=everything,
             )
         if diff_ref is not None:
             result = changed_lines(result, diff_ref)

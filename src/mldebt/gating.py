@@ -142,15 +142,32 @@ def scope_of(result: AnalysisResult, targets: Sequence[Path]) -> Callable[[str],
 
 
 def against_baseline(
-    result: AnalysisResult, baseline: Baseline, where: str, targets: Sequence[Path]
+    result: AnalysisResult,
+    baseline: Baseline,
+    where: str,
+    targets: Sequence[Path],
+    everything: Sequence[Finding] | None = None,
 ) -> AnalysisResult:
-    comparison = baseline.compare(result.findings, scope_of(result, targets), where, "baseline")
+    """Only the findings that are not in ``baseline``.
+
+    ``everything`` is the run's whole set of findings when an earlier step already narrowed
+    ``result``: the comparison needs all of them, or what that step left out would count as
+    fixed.
+    """
+    pool = result.findings if everything is None else everything
+    comparison = baseline.compare(pool, scope_of(result, targets), where, "baseline")
     return narrowed(
         result,
-        comparison.new,
+        _still(result.findings, comparison.new),
         extra={"baseline": comparison.to_dict()},
         comparison=comparison,
     )
+
+
+def _still(findings: Sequence[Finding], new: Sequence[Finding]) -> list[Finding]:
+    """The findings that are also among ``new`` (the same objects)."""
+    ids = {id(f) for f in new}
+    return [f for f in findings if id(f) in ids]
 
 
 # --new-since: the findings at a git ref ----------------------------------------------------
@@ -221,15 +238,19 @@ def new_since(
     *,
     jobs: int = 0,
     use_cache: bool = True,
+    everything: Sequence[Finding] | None = None,
 ) -> AnalysisResult:
     """Only the findings that are not among the findings at ``ref`` (``analysed`` are the
-    paths the run analysed, ``named`` those whose findings it reports)."""
+    paths the run analysed, ``named`` those whose findings it reports; ``everything`` as for
+    ``against_baseline``)."""
     before, commit = findings_at(ref, result.config, analysed, jobs=jobs, use_cache=use_cache)
     in_scope = scope_of(result, named)
     reference = Baseline.of(f for f in before if in_scope(f.path))
-    comparison = reference.compare(result.findings, in_scope, ref, "ref")
+    pool = result.findings if everything is None else everything
+    comparison = reference.compare(pool, in_scope, ref, "ref")
     extra = {"new_since": {**comparison.to_dict(), "commit": commit}}
-    return narrowed(result, comparison.new, extra=extra, comparison=comparison)
+    kept = _still(result.findings, comparison.new)
+    return narrowed(result, kept, extra=extra, comparison=comparison)
 
 
 # --diff: the lines changed since a git ref -------------------------------------------------

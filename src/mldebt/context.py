@@ -14,6 +14,7 @@ from mldebt.findings import Location
 from mldebt.traversal import Scope
 
 if TYPE_CHECKING:
+    from mldebt.resolve import Resolver
     from mldebt.rule import FileRule
 
 
@@ -98,6 +99,14 @@ class FileContext:
             own_line = not text[line_start:start].strip()
             found.append(Comment(line, start - line_start + 1, match.group(), own_line))
         return found
+
+    @cached_property
+    def resolver(self) -> Resolver:
+        """Qualified names and value kinds, current at each point of the shared traversal
+        (see :mod:`mldebt.resolve`)."""
+        from mldebt.resolve import Resolver  # here: mldebt.resolve imports the facts package
+
+        return Resolver(self.path, self.module)
 
     def node_source(self, node: cst.CSTNode) -> str:
         """The node's code with whitespace collapsed: stable across re-indentation."""

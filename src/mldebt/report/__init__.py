@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mldebt.api import AnalysisResult
-from mldebt.report import json_report, text
+from mldebt.report import json_report, sarif, text
 
 Renderer = Callable[[AnalysisResult, bool], str]
 
 FORMATS: dict[str, Renderer] = {
     "text": text.render,
     "json": json_report.render,
+    "sarif": sarif.render,
 }
 
 

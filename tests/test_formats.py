@@ -1,4 +1,4 @@
-"""The machine formats: SARIF.
+"""The machine formats: SARIF, GitHub annotations, GitLab Code Quality and JUnit XML.
 
 Each is compared with golden files in tests/golden/ for the reporting fixture and for a
 hand-built result with hostile content (paths with spaces, commas and colons, messages with
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -27,7 +28,7 @@ from mldebt.cli import main
 from mldebt.config import Config, EnabledRule
 from mldebt.findings import Finding, Location, Severity
 from mldebt.registry import load_registry
-from mldebt.report import FORMATS, render, sarif
+from mldebt.report import FORMATS, github, gitlab, junit, render, sarif
 from mldebt.ruledocs import render as rule_docs
 
 TESTS = Path(__file__).resolve().parent
@@ -37,7 +38,7 @@ FIXTURE = ROOT / "fixtures" / "reporting"
 SHARED_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 SCHEMA_COPY = TESTS / "schemas" / "sarif-schema-2.1.0.json"
 UPDATE = os.environ.get("MLDEBT_UPDATE_GOLDEN") == "1"
-MACHINE_FORMATS = ("sarif",)
+MACHINE_FORMATS = ("sarif", "github", "gitlab", "junit")
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +84,12 @@ def normalised(fmt: str, report: str) -> str:
     return normalise_sarif(report) if fmt == "sarif" else report
 
 
-GOLDEN_NAMES = {"sarif": "sarif.json"}
+GOLDEN_NAMES = {
+    "sarif": "sarif.json",
+    "github": "github.txt",
+    "gitlab": "gitlab.json",
+    "junit": "junit.xml",
+}
 
 
 # a hand-built result with everything a reporter can trip over --------------------------------
@@ -418,3 +424,183 @@ def test_a_workspace_that_does_not_hold_the_root_changes_nothing(
     monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
     monkeypatch.setenv("CI_PROJECT_DIR", str(tmp_path))
     assert {fmt: render(fmt, fixture_result) for fmt in MACHINE_FORMATS} == outside
+
+
+# GitHub annotations ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "data", "prop"),
+    [
+        ("plain", "plain", "plain"),
+        ("100%", "100%25", "100%25"),
+        ("a\nb\r\nc", "a%0Ab%0D%0Ac", "a%0Ab%0D%0Ac"),
+        ("a,b:c", "a,b:c", "a%2Cb%3Ac"),
+        ("%0A", "%250A", "%250A"),  # an escape in the text stays text
+        ("\x1b[8mhidden", "\\x1b[8mhidden", "\\x1b[8mhidden"),  # no terminal escapes
+    ],
+)
+def test_github_escapes_data_and_properties(raw: str, data: str, prop: str) -> None:
+    assert github.escape_data(raw) == data
+    assert github.escape_property(raw) == prop
+
+
+def test_github_prints_one_annotation_line_per_finding_and_nothing_else() -> None:
+    result = hostile()
+    lines = github.render(result).splitlines()
+    assert len(lines) == len(result.findings)
+    assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
+    assert github.render(empty()) == ""
+
+
+def test_github_annotation_for_a_hostile_file_name_and_message() -> None:
+    finding = _finding(path=HOSTILE_PATH, message=HOSTILE_MESSAGE)
+    assert github.annotation(finding) == (
+        "::notice file=data prep/clean%2Cv2%3Afinal 100%25.py,line=3,endLine=3,col=5,"
+        "title=MLD701 debt-marker::TODO comment: TODO: 50%25 done,%0Asee "
+        '</script><script>alert(1)</script> & "x" \\x1b[31m'
+    )
+
+
+def test_github_annotates_a_notebook_finding_on_the_file_naming_its_cell() -> None:
+    finding = _finding(path="eda.ipynb", cell=3, line=2, severity=Severity.WARNING)
+    assert github.annotation(finding) == (
+        "::warning file=eda.ipynb,title=MLD701 debt-marker::"
+        "cell 3, line 2: TODO comment: TODO: tune the threshold"
+    )
+
+
+def test_github_paths_are_relative_to_the_workspace(
+    monkeypatch: pytest.MonkeyPatch, fixture_result: AnalysisResult
+) -> None:
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(ROOT))
+    first = github.render(fixture_result).splitlines()[0]
+    assert first.startswith("::notice file=fixtures/reporting/explore_clicks.ipynb,")
+
+
+# GitLab Code Quality --------------------------------------------------------------------------
+
+
+def test_gitlab_issues_have_the_fields_gitlab_reads() -> None:
+    for issue in gitlab.document(hostile()):
+        assert isinstance(issue["description"], str) and issue["description"]
+        assert isinstance(issue["check_name"], str)
+        assert isinstance(issue["fingerprint"], str) and issue["fingerprint"]
+        assert issue["severity"] in {"info", "minor", "major", "critical", "blocker"}
+        lines = issue["location"]["lines"]
+        assert 1 <= lines["begin"] <= lines["end"]
+        assert isinstance(issue["location"]["path"], str)
+
+
+def test_gitlab_fingerprints_are_unique_even_for_findings_sharing_one() -> None:
+    issues = gitlab.document(hostile())
+    fingerprints = [issue["fingerprint"] for issue in issues]
+    assert len(set(fingerprints)) == len(fingerprints)
+    shared = [fp for fp in fingerprints if fp.startswith("1111222233334444aaaa")]
+    assert shared == ["1111222233334444aaaa", "1111222233334444aaaa-2"]
+
+
+def test_gitlab_disambiguation_never_collides_with_another_fingerprint() -> None:
+    findings = [
+        _finding(fingerprint="abc"),
+        _finding(fingerprint="abc-2"),  # not a real mldebt fingerprint, but must stay unique
+        _finding(fingerprint="abc"),
+        _finding(fingerprint="abc"),
+    ]
+    assert gitlab.fingerprints(findings) == ["abc", "abc-2", "abc-3", "abc-4"]
+
+
+def test_gitlab_fingerprints_do_not_move_with_the_code() -> None:
+    before = [_finding(line=3), _finding(line=9, fingerprint="f2")]
+    after = [_finding(line=40, column=1, end_line=41), _finding(line=80, fingerprint="f2")]
+    assert (
+        gitlab.fingerprints(before) == gitlab.fingerprints(after) == ["0123456789abcdef0123", "f2"]
+    )
+
+
+def test_gitlab_severities() -> None:
+    issues = {issue["check_name"]: issue for issue in gitlab.document(hostile())}
+    assert issues["MLD901"]["severity"] == "major"
+    assert issues["MLD201"]["severity"] == "minor"
+    assert issues["MLD701"]["severity"] == "info"
+
+
+def test_gitlab_names_the_notebook_cell_in_the_description() -> None:
+    issues = {issue["check_name"]: issue for issue in gitlab.document(hostile())}
+    assert issues["MLD201"]["description"].endswith("(cell 3, line 1)")
+    assert issues["MLD201"]["location"] == {
+        "path": "notebooks/eda.ipynb",
+        "lines": {"begin": 1, "end": 2},
+    }
+
+
+def test_gitlab_paths_are_relative_to_the_project_dir(
+    monkeypatch: pytest.MonkeyPatch, fixture_result: AnalysisResult
+) -> None:
+    monkeypatch.setenv("CI_PROJECT_DIR", str(ROOT))
+    paths = {issue["location"]["path"] for issue in gitlab.document(fixture_result)}
+    assert "fixtures/reporting/load_events.py" in paths
+
+
+# JUnit XML ------------------------------------------------------------------------------------
+
+
+def test_junit_parses_and_counts_findings_and_clean_files(
+    fixture_result: AnalysisResult,
+) -> None:
+    root = ET.fromstring(junit.render(fixture_result))
+    assert root.tag == "testsuites"
+    clean = set(fixture_result.files) - {f.path for f in fixture_result.findings}
+    assert root.get("failures") == str(len(fixture_result.findings))
+    assert root.get("tests") == str(len(fixture_result.findings) + len(clean))
+    suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
+    assert sorted(suites) == sorted(fixture_result.files)
+    for path in clean:
+        (case,) = suites[path].iter("testcase")
+        assert case.get("name") == "no debt found"
+        assert case.find("failure") is None
+
+
+def test_junit_failure_explains_the_finding() -> None:
+    root = ET.fromstring(junit.render(hostile()))
+    suite = next(s for s in root.iter("testsuite") if s.get("name") == "pipeline/02_join.py")
+    (case,) = suite.iter("testcase")
+    assert case.get("name") == "MLD901 pipeline-jungle at 12:1"
+    assert case.get("line") == "12"
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.get("type") == "MLD901 pipeline-jungle"
+    assert failure.get("message") == "3 scripts chained through intermediate files"
+    assert failure.text is not None
+    assert "  notebooks/eda.ipynb:cell 4:2:1: reads raw.csv" in failure.text.splitlines()
+
+
+def test_junit_keeps_hostile_text_as_text() -> None:
+    report = junit.render(hostile())
+    assert "<script>" not in report
+    root = ET.fromstring(report)  # control characters would make this fail
+    suite = next(s for s in root.iter("testsuite") if s.get("name") == HOSTILE_PATH)
+    failure = suite.find("testcase/failure")
+    assert failure is not None
+    assert failure.get("message") == HOSTILE_MESSAGE.replace("\x1b", "\\x1b")
+
+
+def test_junit_escapes_characters_xml_cannot_carry() -> None:
+    finding = _finding(message="nul \x00, bell \x07, lone surrogate \udcff, tab \t kept")
+    result = AnalysisResult([finding], summarise([finding], 1, 3), Config(root=ROOT), [])
+    failure = ET.fromstring(junit.render(result)).find("testsuite/testcase/failure")
+    assert failure is not None
+    assert failure.get("message") == "nul \\x00, bell \\x07, lone surrogate \\udcff, tab \t kept"
+
+
+def test_junit_names_the_notebook_cell() -> None:
+    root = ET.fromstring(junit.render(hostile()))
+    suite = next(s for s in root.iter("testsuite") if s.get("name") == "notebooks/eda.ipynb")
+    (case,) = suite.iter("testcase")
+    assert case.get("name") == "MLD201 commented-out-code at cell 3, 1:1"
+    assert case.get("line") is None
+
+
+def test_junit_of_an_empty_run_shows_the_clean_files() -> None:
+    root = ET.fromstring(junit.render(empty()))
+    assert (root.get("tests"), root.get("failures")) == ("1", "0")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mldebt.api import AnalysisResult
-from mldebt.report import json_report, sarif, text
+from mldebt.report import github, gitlab, json_report, junit, sarif, text
 
 Renderer = Callable[[AnalysisResult, bool], str]
 
@@ -13,6 +13,9 @@ FORMATS: dict[str, Renderer] = {
     "text": text.render,
     "json": json_report.render,
     "sarif": sarif.render,
+    "github": github.render,
+    "gitlab": gitlab.render,
+    "junit": junit.render,
 }
 
 

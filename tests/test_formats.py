@@ -28,7 +28,7 @@ from mldebt.cli import main
 from mldebt.config import Config, EnabledRule
 from mldebt.findings import Finding, Location, Severity
 from mldebt.registry import load_registry
-from mldebt.report import FORMATS, github, gitlab, junit, render, sarif
+from mldebt.report import FORMATS, ReportError, github, gitlab, junit, render, sarif, write_reports
 from mldebt.ruledocs import render as rule_docs
 
 TESTS = Path(__file__).resolve().parent
@@ -604,3 +604,37 @@ def test_junit_names_the_notebook_cell() -> None:
 def test_junit_of_an_empty_run_shows_the_clean_files() -> None:
     root = ET.fromstring(junit.render(empty()))
     assert (root.get("tests"), root.get("failures")) == ("1", "0")
+
+
+# several formats from one analysis --------------------------------------------------------------
+
+
+def test_write_reports_writes_every_format_from_one_result(
+    fixture_result: AnalysisResult, tmp_path: Path
+) -> None:
+    outputs = {fmt: tmp_path / "reports" / f"mldebt.{fmt}" for fmt in (*MACHINE_FORMATS, "json")}
+    write_reports(fixture_result, outputs)
+    for fmt, path in outputs.items():
+        assert path.read_text(encoding="utf-8") == render(fmt, fixture_result)
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(
+        p.name for p in outputs.values()
+    )  # no temporary files left behind
+
+
+def test_write_reports_refuses_an_unknown_format_and_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="unknown report format 'xml'"):
+        write_reports(empty(), {"sarif": tmp_path / "a.sarif", "xml": tmp_path / "a.xml"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_reports_refuses_two_formats_into_one_file(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="would both be written"):
+        write_reports(empty(), {"sarif": tmp_path / "a", "junit": tmp_path / "." / "a"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_reports_says_which_path_cannot_be_written(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(ReportError, match=r"cannot write .*not-a-folder"):
+        write_reports(empty(), {"junit": blocker / "report.xml"})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from mldebt.api import AnalysisResult
 from mldebt.report import github, gitlab, json_report, junit, sarif, text
@@ -19,5 +22,47 @@ FORMATS: dict[str, Renderer] = {
 }
 
 
+class ReportError(Exception):
+    """A report that cannot be written (unknown format, unwritable path): exit 2."""
+
+
 def render(fmt: str, result: AnalysisResult, color: bool = False) -> str:
     return FORMATS[fmt](result, color)
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write ``content`` to ``path`` through a temporary file: a reader never sees half."""
+    temp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.replace(temp, path)
+    except OSError as exc:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def write_reports(result: AnalysisResult, outputs: Mapping[str, str | Path]) -> None:
+    """Write one analysis in several formats, ``{format: path}``, without analysing again.
+
+    Every report is rendered before any is written, so an unknown format writes nothing.
+    Raises ``ReportError`` for an unknown format, two formats sent to one file, or a path
+    that cannot be written.
+    """
+    unknown = sorted(fmt for fmt in outputs if fmt not in FORMATS)
+    if unknown:
+        raise ReportError(
+            f"unknown report format {', '.join(map(repr, unknown))}; "
+            f"choose from {', '.join(sorted(FORMATS))}"
+        )
+    targets: dict[Path, str] = {}
+    for fmt, path in outputs.items():
+        other = targets.setdefault(Path(path).resolve(), fmt)
+        if other != fmt:
+            raise ReportError(f"formats {other} and {fmt} would both be written to {path}")
+    rendered = {Path(path): render(fmt, result) for fmt, path in outputs.items()}
+    for path, content in rendered.items():
+        write_atomically(path, content)

@@ -41,6 +41,7 @@ class _Probe(cst.BatchableCSTVisitor):
                     "contexts": resolver.contexts,
                     "loops": len(resolver.loops),
                     "function": resolver.function,
+                    "constant": resolver.constant(expr),
                 }
             )
 
@@ -68,8 +69,11 @@ def kinds(source: str, path: str = "example.py") -> list[str | None]:
     return [r["kind"] for r in revealed(source, path)]
 
 
-def types(source: str) -> list[str | None]:
-    return [r["value"].type if r["value"] else None for r in revealed(source)]
+def constants(source: str) -> list[str | None]:
+    module = cst.parse_module("")
+    return [
+        module.code_for_node(r["constant"]) if r["constant"] else None for r in revealed(source)
+    ]
 
 
 # --- qualified names through imports and aliases -------------------------------------------------
@@ -374,6 +378,34 @@ def test_indexing_a_frame_picks_columns_rows_or_cells() -> None:
         reveal(df.loc[3, "age"])
         """
     ) == ["series", "dataframe", "dataframe", "series", "series", "dataframe", "dataframe", None]
+
+
+def test_names_bound_to_literals_select_like_the_literal() -> None:
+    assert kinds(
+        """
+        import pandas as pd
+        TARGET = "churned"
+        FEATURES = ["age", "plan"]
+        df = pd.read_csv("train.csv")
+        reveal(df[TARGET])
+        reveal(df[FEATURES])
+        reveal(df[columns_from_config])
+        reveal(df[columns_from_config].values)
+        reveal(df.loc[row, "age"])
+        """
+    ) == ["series", "dataframe", None, "ndarray", None]
+
+
+def test_a_name_bound_to_a_literal_gives_the_literal() -> None:
+    assert constants(
+        """
+        THRESHOLD = 0.5
+        reveal(THRESHOLD)
+        reveal([1, 2])
+        THRESHOLD = compute()
+        reveal(THRESHOLD)
+        """
+    ) == ["0.5", "[1, 2]", None]
 
 
 def test_inplace_calls_return_nothing() -> None:

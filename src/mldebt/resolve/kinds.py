@@ -72,6 +72,8 @@ class Value:
 
 
 Evaluate = Callable[[cst.BaseExpression], "Value | None"]
+#: The literal a name was last assigned (``TARGET = "label"``), or the expression itself.
+Constant = Callable[[cst.BaseExpression], "cst.BaseExpression | None"]
 
 _DF = "pandas.DataFrame"
 _SERIES = "pandas.Series"
@@ -134,6 +136,9 @@ _TYPE_KINDS: dict[str, tuple[str, str]] = {
     "numpy.array": (NDARRAY, _ND),
     "torch.Tensor": (TENSOR, _TORCH_TENSOR),
     "torch.nn.Parameter": (TENSOR, _TORCH_TENSOR),
+    "torch.nn.Buffer": (TENSOR, _TORCH_TENSOR),
+    "torch.nn.UninitializedParameter": (TENSOR, _TORCH_TENSOR),
+    "torch.nn.UninitializedBuffer": (TENSOR, _TORCH_TENSOR),
     "tensorflow.Tensor": (TENSOR, _TF_TENSOR),
     "tensorflow.Variable": (TENSOR, _TF_TENSOR),
     "torch.utils.data.DataLoader": (DATALOADER, "torch.utils.data.DataLoader"),
@@ -264,6 +269,8 @@ def _sklearn_class_kind(qualname: str) -> str | None:
     if qualname in _SK_ESTIMATORS_ELSEWHERE:
         return ESTIMATOR
     package, name = parts[1], parts[-1]
+    if len(parts) > 3 and parts[2] == "kernels":  # gaussian_process.kernels.RBF: a kernel
+        return None
     if package == "model_selection":
         if name.endswith("CV"):
             return ESTIMATOR
@@ -1005,6 +1012,8 @@ _TORCH_NOT_TENSORS = frozenset(
         "unique_consecutive",
     }
 )
+# Top-level functions named like queries and settings: torch.is_grad_enabled, get_rng_state...
+_NOT_MAKERS = ("is_", "get_", "set_", "are_", "use_")
 _TORCH_TENSOR_NAMESPACES = frozenset({"", "linalg", "fft", "special", "nn.functional"})
 _TORCH_MAYBE_TUPLE = frozenset({"max", "min", "median", "nanmedian", "unique"})
 _TENSOR_NOT_TENSORS = frozenset(
@@ -1095,7 +1104,7 @@ def _torch_call(qualname: str, call: cst.Call, evaluate: Evaluate) -> Value | No
     namespace, _, function = name.rpartition(".")
     if namespace not in _TORCH_TENSOR_NAMESPACES or not function[:1].islower():
         return None
-    if not namespace and function in _TORCH_NOT_TENSORS:
+    if not namespace and (function in _TORCH_NOT_TENSORS or function.startswith(_NOT_MAKERS)):
         return None
     if function in _TORCH_MAYBE_TUPLE and (
         keyword(call, "dim") is not None
@@ -1390,85 +1399,77 @@ def call_on_value(callee: Value, call: cst.Call) -> Value | None:
     return None
 
 
-def subscript_value(receiver: Value, node: cst.Subscript, evaluate: Evaluate) -> Value | None:
+def subscript_value(
+    receiver: Value, node: cst.Subscript, evaluate: Evaluate, constant: Constant
+) -> Value | None:
     """What ``receiver[...]`` is: a column, a frame of columns or rows, an element..."""
     kind = receiver.kind
     if kind in (TENSOR, NDARRAY):
         return Value(kind, receiver.type, node)
+    if kind not in (DATAFRAME, SERIES, GROUPBY) or len(node.slice) != 1:
+        return None
+    picked = _selection(node.slice[0].slice, evaluate, constant)
     if kind == GROUPBY:
-        only = _single_index(node)
-        if only is not None and _is_constant(only):
+        if picked == _ONE:
             return Value(GROUPBY, _SERIES_GROUPBY, node)
-        if isinstance(only, (cst.List, cst.Tuple)):
-            return Value(GROUPBY, _DF_GROUPBY, node)
-        return None
-    if kind not in (DATAFRAME, SERIES):
-        return None
-    only = _single_index(node)
-    if only is None:
-        if isinstance(node.slice[0].slice, cst.Slice) and len(node.slice) == 1:
-            return Value(kind, receiver.type, node)
-        return None
-    if _is_constant(only):
+        return Value(GROUPBY, _DF_GROUPBY, node) if picked == _MANY else None
+    if picked == _ONE:
         return Value(SERIES, _SERIES, node) if kind == DATAFRAME else None
-    if isinstance(only, (cst.List, cst.ListComp)):
-        return Value(kind, receiver.type, node)
-    mask = evaluate(only)
-    if mask is not None and mask.kind in (SERIES, NDARRAY):
-        return Value(kind, receiver.type, node)
-    if isinstance(only, (cst.Comparison, cst.BinaryOperation, cst.UnaryOperation)):
+    if picked == _MANY:
         return Value(kind, receiver.type, node)
     return None
 
 
 def indexer_value(
-    frame: Value, indexer: str, node: cst.Subscript, evaluate: Evaluate
+    frame: Value, indexer: str, node: cst.Subscript, evaluate: Evaluate, constant: Constant
 ) -> Value | None:
     """``df.loc[...]`` / ``df.iloc[...]``: rows and columns picked by label or position."""
     if indexer in ("at", "iat"):
         return None
-    elements = [e.slice for e in node.slice]
-    if len(elements) == 1 and isinstance(elements[0], cst.Index):
-        only = elements[0].value
+    parts: list[cst.BaseSlice] = [e.slice for e in node.slice]
+    if len(parts) == 1 and isinstance(parts[0], cst.Index):
+        only = parts[0].value
         if isinstance(only, cst.Tuple) and len(only.elements) == 2:
-            rows, cols = only.elements[0].value, only.elements[1].value
-            return _rows_and_columns(frame, rows, cols, node)
-        if _is_constant(only):
-            return Value(SERIES, _SERIES, node) if frame.kind == DATAFRAME else None
-        return Value(frame.kind, frame.type, node)
-    if len(elements) == 1:
-        return Value(frame.kind, frame.type, node)  # a slice of rows
-    if len(elements) == 2 and frame.kind == DATAFRAME:
-        rows_part, cols_part = elements
-        return _rows_and_columns(
-            frame,
-            rows_part.value if isinstance(rows_part, cst.Index) else None,
-            cols_part.value if isinstance(cols_part, cst.Index) else None,
-            node,
-        )
-    return None
-
-
-def _rows_and_columns(
-    frame: Value,
-    rows: cst.BaseExpression | None,
-    cols: cst.BaseExpression | None,
-    node: cst.Subscript,
-) -> Value | None:
-    one_row = rows is not None and _is_constant(rows)
-    one_col = cols is not None and _is_constant(cols)
-    if frame.kind != DATAFRAME:
+            parts = [cst.Index(e.value) for e in only.elements]
+    picked = [_selection(part, evaluate, constant) for part in parts]
+    if None in picked or len(picked) > 2:
         return None
-    if one_row and one_col:
-        return None
-    if one_row or one_col:
+    if frame.kind == SERIES:
+        if len(picked) != 1:
+            return None
+        return Value(SERIES, _SERIES, node) if picked[0] == _MANY else None
+    if len(picked) == 1:
+        return Value(SERIES, _SERIES, node) if picked[0] == _ONE else Value(DATAFRAME, _DF, node)
+    rows, cols = picked
+    if rows == _ONE and cols == _ONE:
+        return None  # one cell
+    if rows == _ONE or cols == _ONE:
         return Value(SERIES, _SERIES, node)
     return Value(DATAFRAME, _DF, node)
 
 
-def _single_index(node: cst.Subscript) -> cst.BaseExpression | None:
-    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        return node.slice[0].slice.value
+_ONE, _MANY = "one", "many"
+
+
+def _selection(part: cst.BaseSlice, evaluate: Evaluate, constant: Constant) -> str | None:
+    """Whether an index picks one label (a column, a row) or many (a list, a slice, a mask)."""
+    if isinstance(part, cst.Slice):
+        return _MANY
+    if not isinstance(part, cst.Index):
+        return None
+    expr = part.value
+    literal = constant(expr)
+    if literal is not None:
+        expr = literal
+    if _is_constant(expr):
+        return _ONE
+    if isinstance(
+        expr, (cst.List, cst.ListComp, cst.Comparison, cst.BinaryOperation, cst.UnaryOperation)
+    ):
+        return _MANY
+    found = evaluate(expr)
+    if found is not None and found.kind in (SERIES, NDARRAY, TENSOR):
+        return _MANY
     return None
 
 

@@ -47,9 +47,29 @@ class Binding:
     value: Value | None = None
     #: For ``self`` (the first parameter of a method): the class it is an instance of.
     self_of: str | None = None
+    #: The literal last assigned to the name (``TARGET = "label"``, ``FEATURES = ["a", "b"]``).
+    constant: cst.BaseExpression | None = None
 
 
 _OPAQUE = Binding()
+
+_LITERALS = (
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.Integer,
+    cst.Float,
+    cst.Imaginary,
+    cst.List,
+    cst.Tuple,
+    cst.Set,
+    cst.Dict,
+)
+
+
+def _is_literal(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+        expr = expr.expression
+    return isinstance(expr, _LITERALS)
 
 
 @dataclass
@@ -262,6 +282,17 @@ class Resolver:
         receiver = self.value_of(func.value)
         return (receiver, func.attr.value) if receiver is not None else None
 
+    def constant(self, expr: cst.BaseExpression) -> cst.BaseExpression | None:
+        """The literal ``expr`` stands for: itself if it is one (a string, a number, a list,
+        tuple, set or dict display, True/False/None), or the literal last assigned to a name
+        (``TARGET = "label"``). None otherwise."""
+        if isinstance(expr, cst.Name):
+            if expr.value in ("True", "False", "None"):
+                return expr
+            found = self.lookup(expr.value)
+            return found.constant if found is not None else None
+        return expr if _is_literal(expr) else None
+
     def kind_of(self, expr: cst.BaseExpression) -> str | None:
         """The kind of value ``expr`` evaluates to here (one of ``KINDS``), or None."""
         found = self.value_of(expr)
@@ -349,6 +380,8 @@ class Resolver:
                     if defined is not None:
                         return defined.value
                 return kinds.method_value(receiver, method, call)
+            if method == "to_numpy" and self._selects_from_frame(receiver_expr):
+                return Value(kinds.NDARRAY, "numpy.ndarray", call)
         qualname = self.qualname(func)
         if qualname is None:
             callee = self.value_of(func)
@@ -396,6 +429,8 @@ class Resolver:
         else:
             receiver = self.value_of(base)
         if receiver is None:
+            if name == "values" and self._selects_from_frame(base):
+                return Value(kinds.NDARRAY, "numpy.ndarray", expr)
             return None
         return kinds.attribute_value(receiver, name, expr)
 
@@ -414,12 +449,23 @@ class Resolver:
         if isinstance(base, cst.Attribute) and base.attr.value in ("loc", "iloc", "at", "iat"):
             frame = self.value_of(base.value)
             if frame is not None and frame.kind in (kinds.DATAFRAME, kinds.SERIES):
-                return kinds.indexer_value(frame, base.attr.value, expr, self.value_of)
+                return kinds.indexer_value(
+                    frame, base.attr.value, expr, self.value_of, self.constant
+                )
             return None
         receiver = self.value_of(base)
         if receiver is None:
             return None
-        return kinds.subscript_value(receiver, expr, self.value_of)
+        return kinds.subscript_value(receiver, expr, self.value_of, self.constant)
+
+    def _selects_from_frame(self, expr: cst.BaseExpression) -> bool:
+        """``df[cols]``, ``df.loc[...]``: a frame or a series, even when we cannot tell which."""
+        if not isinstance(expr, cst.Subscript):
+            return False
+        base = expr.value
+        if isinstance(base, cst.Attribute) and base.attr.value in ("loc", "iloc"):
+            base = base.value
+        return self.kind_of(base) in (kinds.DATAFRAME, kinds.SERIES)
 
     def _annotation_value(
         self, annotation: cst.BaseExpression, origin: cst.CSTNode
@@ -568,6 +614,8 @@ class Resolver:
                 self._bind(target.value, Binding(None, element))
             elif rhs is not None and isinstance(rhs, (cst.Name, cst.Attribute)):
                 self._bind(target.value, self._alias(rhs))
+            elif rhs is not None and _is_literal(rhs):
+                self._bind(target.value, Binding(constant=rhs))
             else:
                 self._bind(target.value, _OPAQUE)
         elif isinstance(target, (cst.Tuple, cst.List)):

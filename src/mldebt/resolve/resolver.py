@@ -607,7 +607,7 @@ class Resolver:
         frame.names[name] = binding
 
     def _bind_target(
-        self, target: cst.BaseExpression, element: _Element, rhs: cst.CSTNode | None
+        self, target: cst.BaseExpression, element: _Element, rhs: cst.BaseExpression | None
     ) -> None:
         if isinstance(target, cst.Name):
             if isinstance(element, Value):

@@ -216,12 +216,24 @@ def test_a_local_variable_shadows_an_import_of_the_same_name() -> None:
             reveal(pd.read_csv)
 
         reveal(pd.read_csv)
-        pd = None
+        pd = PandasLikeClient()
         reveal(pd.read_csv)
         import pandas as pd
         reveal(pd.read_csv)
         """
     ) == [None, None, "pandas.read_csv", None, "pandas.read_csv"]
+
+
+def test_an_optional_import_set_to_none_on_failure_keeps_its_meaning() -> None:
+    assert names(
+        """
+        try:
+            import torch
+        except ImportError:
+            torch = None
+        reveal(torch.manual_seed)
+        """
+    ) == ["torch.manual_seed"]
 
 
 def test_names_defined_in_the_file_resolve_to_their_qualified_name() -> None:
@@ -605,6 +617,27 @@ def test_self_attributes_set_in_one_method_are_known_in_the_next() -> None:
                 reveal(self.history)
         """
     ) == ["module", "optimizer", None]
+
+
+def test_attributes_and_methods_are_inherited_from_classes_of_the_file() -> None:
+    assert kinds(
+        """
+        import pandas as pd
+        import torch
+
+        class BaseTrainer:
+            def __init__(self):
+                self.optimizer = torch.optim.SGD(params, lr=0.1)
+
+            def load(self) -> pd.DataFrame:
+                return read()
+
+        class Trainer(BaseTrainer):
+            def step(self):
+                reveal(self.optimizer)
+                reveal(self.load())
+        """
+    ) == ["optimizer", "dataframe"]
 
 
 def test_a_scikit_learn_style_class_is_a_transformer_or_an_estimator() -> None:

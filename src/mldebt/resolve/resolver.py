@@ -81,6 +81,8 @@ class Definition:
     #: Class: the value an instance is (kind from its bases, ``type`` = the class).
     value: Value | None = None
     decorators: tuple[str, ...] = ()
+    #: Class: its base classes that are defined in this file, by qualified name.
+    bases: tuple[str, ...] = ()
 
 
 class _Frame:
@@ -260,10 +262,10 @@ class Resolver:
                 attrs.reverse()
                 return canonical(".".join(attrs))
             if found.self_of is not None and len(attrs) == 1:
-                qualname = f"{found.self_of}.{attrs[0]}"
-                if qualname in self._defs:
-                    return qualname
-                if attrs[0] in self._attributes.get(found.self_of, {}):
+                member = self._member(found.self_of, attrs[0])
+                if member is not None:
+                    return member[0]
+                if self._held(found.self_of, attrs[0]) is not None:
                     return None  # an attribute holding a value, not a name
         receiver = self.value_of(expr.value)
         if receiver is not None and receiver.type is not None:
@@ -376,9 +378,9 @@ class Resolver:
             receiver = self.value_of(receiver_expr)
             if receiver is not None:
                 if receiver.type is not None:
-                    defined = self._defs.get(f"{receiver.type}.{method}")
-                    if defined is not None:
-                        return defined.value
+                    member = self._member(receiver.type, method)
+                    if member is not None:
+                        return member[1].value
                 return kinds.method_value(receiver, method, call)
             if method == "to_numpy" and self._selects_from_frame(receiver_expr):
                 return Value(kinds.NDARRAY, "numpy.ndarray", call)
@@ -403,9 +405,9 @@ class Resolver:
     def _call_on_value(self, callee: Value, call: cst.Call) -> Value | None:
         if callee.type is not None and callee.type in self._defs:
             for method in ("forward", "__call__", "call"):
-                defined = self._defs.get(f"{callee.type}.{method}")
-                if defined is not None:
-                    return defined.value
+                member = self._member(callee.type, method)
+                if member is not None:
+                    return member[1].value
             return None
         return kinds.call_on_value(callee, call)
 
@@ -417,12 +419,12 @@ class Resolver:
             if found is None:
                 return None
             if found.self_of is not None:
-                held = self._attributes.get(found.self_of, {}).get(name)
+                held = self._held(found.self_of, name)
                 if held is not None:
                     return held
-                prop = self._defs.get(f"{found.self_of}.{name}")
-                if prop is not None and prop.kind == "function" and "property" in prop.decorators:
-                    return prop.value
+                member = self._member(found.self_of, name)
+                if member is not None and "property" in member[1].decorators:
+                    return member[1].value
                 if found.value is None:
                     return None
             receiver = found.value
@@ -442,7 +444,38 @@ class Resolver:
         found = self.lookup(base.value)
         if found is None or found.self_of is None:
             return None
-        return self._attributes.get(found.self_of, {}).get(expr.attr.value)
+        return self._held(found.self_of, expr.attr.value)
+
+    def _classes(self, qualname: str) -> list[str]:
+        """A class of this file and its bases of this file, nearest first."""
+        order: list[str] = []
+        pending = [qualname]
+        while pending and len(order) < 20:
+            current = pending.pop(0)
+            if current in order:
+                continue
+            order.append(current)
+            defined = self._defs.get(current)
+            if defined is not None:
+                pending.extend(defined.bases)
+        return order
+
+    def _member(self, cls: str, name: str) -> tuple[str, Definition] | None:
+        """A method of a class of this file, inherited ones included, once defined."""
+        for owner in self._classes(cls):
+            qualname = f"{owner}.{name}"
+            defined = self._defs.get(qualname)
+            if defined is not None and defined.kind == "function":
+                return qualname, defined
+        return None
+
+    def _held(self, cls: str, name: str) -> Value | None:
+        """What ``self.name`` holds in a class of this file, set there or in a base."""
+        for owner in self._classes(cls):
+            held = self._attributes.get(owner, {}).get(name)
+            if held is not None:
+                return held
+        return None
 
     def _subscript_value(self, expr: cst.Subscript) -> Value | None:
         base = expr.value
@@ -610,6 +643,10 @@ class Resolver:
         self, target: cst.BaseExpression, element: _Element, rhs: cst.BaseExpression | None
     ) -> None:
         if isinstance(target, cst.Name):
+            if isinstance(rhs, cst.Name) and rhs.value == "None":
+                current = self.lookup(target.value)
+                if current is not None and current.qualname is not None:
+                    return  # `except ImportError: torch = None` keeps the import's meaning
             if isinstance(element, Value):
                 self._bind(target.value, Binding(None, element))
             elif rhs is not None and isinstance(rhs, (cst.Name, cst.Attribute)):
@@ -698,15 +735,19 @@ class Resolver:
     def _visit_class(self, node: cst.ClassDef) -> None:
         qualname = self._qualname_in_scope(node.name.value)
         instance: Value | None = None
+        local_bases: list[str] = []
         for base in node.bases:
             if base.keyword is not None or base.star:
                 continue
+            base_name = self.qualname(base.value)
+            if base_name is not None and base_name in self._defs:
+                local_bases.append(base_name)
             found = self._annotation_value(base.value, node)
             if found is None:
                 continue
             if instance is None or found.kind == kinds.TRANSFORMER:
                 instance = Value(found.kind, qualname, node)
-        self._defs[qualname] = Definition("class", instance)
+        self._defs[qualname] = Definition("class", instance, bases=tuple(local_bases))
         frame = _Frame("class", node, qualname, [], [])
         self._frames.append(frame)
 

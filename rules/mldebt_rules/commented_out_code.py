@@ -340,14 +340,13 @@ def _blocks(texts: list[str]) -> list[tuple[int, int]]:
     spans = _code_spans(texts)
     for start, end, strong in spans:
         for k in range(start, end):
-            labels[k] = "code" if strong else "prose"
+            labels[k] = "code" if strong else "weak"
     blocks: list[list[int]] = []
     for start, end, strong in spans:
-        if not strong:
-            continue
-        if blocks and all(label == "blank" for label in labels[blocks[-1][1] : start]):
-            blocks[-1][1] = end
-        else:
+        joins = bool(blocks) and all(label == "blank" for label in labels[blocks[-1][1] : start])
+        if joins:
+            blocks[-1][1] = end  # weak pieces ("pass", a lone "for ...:") extend a block
+        elif strong:
             blocks.append([start, end])
     return [(b[0], b[1]) for b in blocks if not _in_prose(texts, labels, b[0], b[1])]
 
@@ -355,7 +354,7 @@ def _blocks(texts: list[str]) -> list[tuple[int, int]]:
 def _in_prose(texts: list[str], labels: list[str], start: int, end: int) -> bool:
     """Is the block part of the surrounding prose rather than code put aside?"""
     before = next((k for k in range(start - 1, -1, -1) if labels[k] != "blank"), None)
-    if before is not None and labels[before] == "prose":
+    if before is not None and labels[before] in ("prose", "weak"):
         text = texts[before].rstrip()
         if start - 1 - before <= 1 and _runs_on(text):
             return True  # the sentence runs on into the "code", or introduces it ("run:")
@@ -447,11 +446,16 @@ _RUN_ON_WORDS = frozenset(
 )
 
 
+_NOTE = re.compile(r"\s*(?:TODO|FIXME|XXX|HACK|NOTE|N\.B\.)\b", re.IGNORECASE)
+
+
 def _runs_on(text: str) -> bool:
     """Does this prose line lead into the next one? A short label ("# old model") does not."""
     text = text.rstrip()
     if text.endswith((":", ",", "(", "-", "=")):
         return True
+    if _NOTE.match(text):
+        return False  # "TODO: push the model once legal signs off" labels what follows
     if text.endswith((".", "!", "?", ")")):
         return False
     # A line wrapped at the comment width continues; a short one without a stop is a label.

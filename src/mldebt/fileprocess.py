@@ -159,7 +159,10 @@ def _with_deep_stack(function: Callable[[], None]) -> None:
     sys.setrecursionlimit(max(limit, _DEEP_RECURSION_LIMIT))
     try:
         thread = threading.Thread(target=target, name="mldebt-deep-file")
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # no memory for such a stack here
+            raise RecursionError("no room for a deeper stack") from None
         thread.join()
     finally:
         sys.setrecursionlimit(limit)

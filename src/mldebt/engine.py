@@ -7,12 +7,14 @@ crash) costs only the file it was on: unfinished files are retried one per proce
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,11 @@ from mldebt.source import CellMap
 from mldebt.suppress import Suppression, suppressed_by
 
 Progress = Callable[[int, int], None]
+#: One file to analyse: its index in the run, path relative to the root, bytes, cache key.
+Task = tuple[int, str, bytes, str | None]
 _IN_PROCESS_BELOW = 24  # files; a pool's start-up costs more than it saves below this
-_CHUNK = 8
+_CHUNKS_PER_JOB = 16  # batches per worker: enough to balance, few enough to batch traffic
+_MAX_CHUNK = 64  # files
 
 
 @dataclass
@@ -85,9 +90,10 @@ def run(
         if options.use_cache
         else None
     )
-    states = _per_file_pass(sources, file_rules, cache, options)
-    facts = [ModuleFacts.from_dict(s.outcome["facts"]) for s in states if s.outcome["facts"]]
-    graph = ProjectGraph(facts)
+    with _collector_paused():  # bulk loading: nothing here makes cyclic garbage
+        states = _per_file_pass(sources, file_rules, cache, options)
+        facts = _facts(states)
+        graph = ProjectGraph(facts)
     project_reports = _project_pass(graph, enabled)
     findings, suppressed = _finalise(states, project_reports, enabled, config, registry)
     loc = sum(f.lines_of_code for f in facts)
@@ -105,8 +111,10 @@ def _salt(registry: Registry, file_rules: Sequence[RuleSpec]) -> str:
 def _per_file_pass(
     sources: list[SourceFile], rules: list[RuleSpec], cache: Cache | None, options: RunOptions
 ) -> list[FileState]:
+    """Every file's outcome: from the cache when its content was seen before, else analysed
+    (and then cached by whoever analysed it, a worker or this process)."""
     outcomes: dict[int, Outcome] = {}
-    todo: list[tuple[int, str, bytes, str | None]] = []
+    todo: list[Task] = []
     for index, source in enumerate(sources):
         try:
             data = source.read()
@@ -120,16 +128,23 @@ def _per_file_pass(
         else:
             todo.append((index, source.rel, data, key))
     jobs = options.jobs or os.cpu_count() or 1
-    keys = {index: key for index, _, _, key in todo}
     total = len(todo)
-    for done, (index, outcome) in enumerate(_analyse_all(todo, rules, jobs), start=1):
+    for done, (index, outcome) in enumerate(_analyse_all(todo, rules, jobs, cache), start=1):
         outcomes[index] = outcome
-        key = keys[index]
-        if cache and key:
-            cache.put(key, outcome)
         if options.progress:
             options.progress(done, total)
     return [FileState(source, outcomes[i]) for i, source in enumerate(sources)]
+
+
+def _facts(states: list[FileState]) -> list[ModuleFacts]:
+    """Every analysed file's facts as objects; the plain-data copies are let go."""
+    found = []
+    for state in states:
+        data = state.outcome["facts"]
+        if data:
+            found.append(ModuleFacts.from_dict(data))
+            state.outcome["facts"] = None
+    return found
 
 
 def _valid(outcome: dict[str, Any]) -> bool:
@@ -137,66 +152,143 @@ def _valid(outcome: dict[str, Any]) -> bool:
 
 
 def _unreadable(message: str) -> Outcome:
-    report = Report(UnreadableFile.code, message, 1, 1, 1, None, basis=message)
+    return _failed(UnreadableFile.code, message, message)
+
+
+def _failed(code: str, message: str, basis: str) -> Outcome:
+    """The outcome of a file that could not be analysed: one report at its top."""
+    report = Report(code, message, 1, 1, 1, None, basis=basis)
     return {"reports": [report.__dict__.copy()], "facts": None, "suppressions": [], "cells": []}
 
 
 _WORKER_RULES: list[RuleSpec] = []
+_WORKER_CACHE: list[Cache] = []
 
 
-def _init_worker(specs: list[tuple[str, dict[str, Any]]]) -> None:
+def _init_worker(specs: list[tuple[str, dict[str, Any]]], cache: Cache | None) -> None:
     registry = load_registry()
     _WORKER_RULES[:] = [(registry.rules[code], opts) for code, opts in specs]  # type: ignore[misc]
+    _WORKER_CACHE[:] = [cache] if cache is not None else []
+    # A worker's heap is only the file at hand: collect its cycles after each file
+    # (see _analyse_one) instead of letting the collector rescan live syntax trees.
+    gc.disable()
+    gc.freeze()
 
 
-def _work(items: list[tuple[int, str, bytes]]) -> list[tuple[int, Outcome]]:
-    return [(i, _safe_analyse(rel, data, _WORKER_RULES)) for i, rel, data in items]
+def _work(tasks: list[Task]) -> list[tuple[int, Outcome]]:
+    cache = _WORKER_CACHE[0] if _WORKER_CACHE else None
+    return [(task[0], _analyse_one(task, _WORKER_RULES, cache)) for task in tasks]
 
 
-def _safe_analyse(rel: str, data: bytes, rules: Sequence[RuleSpec]) -> Outcome:
+def _analyse_one(task: Task, rules: Sequence[RuleSpec], cache: Cache | None) -> Outcome:
+    """Analyse one file, cache what was learnt, and free the file's cyclic garbage."""
+    _, rel, data, key = task
     try:
-        return analyse_bytes(rel, data, rules)
-    except Exception as exc:  # a bug of ours costs this file, not the run
+        outcome = analyse_bytes(rel, data, rules)
+    except Exception as exc:  # a bug of ours costs this file, not the run (and is not cached)
         message = f"mldebt failed on this file: {type(exc).__name__}: {exc}"
-        report = Report(InternalError.code, message, 1, 1, 1, None, basis="internal-error")
-        return {"reports": [report.__dict__.copy()], "facts": None, "suppressions": [], "cells": []}
+        outcome = _failed(InternalError.code, message, "internal-error")
+    else:
+        if cache is not None and key is not None:
+            cache.put(key, outcome)
+    gc.collect(0)  # only what this file allocated: everything older is frozen or alive
+    return outcome
 
 
 def _analyse_all(
-    todo: list[tuple[int, str, bytes, str | None]], rules: list[RuleSpec], jobs: int
+    todo: list[Task], rules: list[RuleSpec], jobs: int, cache: Cache | None
 ) -> Iterable[tuple[int, Outcome]]:
+    """Outcomes of ``todo`` in completion order: in this process for ``jobs == 1`` or a
+    handful of files, else in one pool of worker processes fed with batches."""
     if jobs <= 1 or len(todo) < _IN_PROCESS_BELOW:
-        for index, rel, data, _ in todo:
-            yield index, _safe_analyse(rel, data, rules)
+        with _collector_paused():
+            for task in todo:
+                yield task[0], _analyse_one(task, rules, cache)
         return
     specs = [(cls.code, dict(opts)) for cls, opts in rules]
-    items = [(i, rel, data) for i, rel, data, _ in todo]
-    chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
     finished: set[int] = set()
     try:
-        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(specs,)) as pool:
-            futures: list[Future[list[tuple[int, Outcome]]]] = [
-                pool.submit(_work, c) for c in chunks
-            ]
-            for future in futures:
+        with _pool(min(jobs, len(todo)), specs, cache) as pool:
+            futures = [pool.submit(_work, chunk) for chunk in _chunks(todo, jobs)]
+            for future in as_completed(futures):
                 for index, outcome in future.result():
                     finished.add(index)
                     yield index, outcome
     except BrokenProcessPool:
-        # Some file killed its worker: retry the rest one file per process to find it.
-        for index, rel, data in items:
-            if index not in finished:
-                yield index, _isolated(rel, data, specs)
+        # A file killed its worker (a native crash): find it without losing the others.
+        yield from _recover([t for t in todo if t[0] not in finished], jobs, specs, cache)
 
 
-def _isolated(rel: str, data: bytes, specs: list[tuple[str, dict[str, Any]]]) -> Outcome:
+def _pool(workers: int, specs: list[tuple[str, dict[str, Any]]], cache: Cache | None) -> Any:
+    return ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(specs, cache))
+
+
+def _recover(
+    todo: list[Task], jobs: int, specs: list[tuple[str, dict[str, Any]]], cache: Cache | None
+) -> Iterator[tuple[int, Outcome]]:
+    """Analyse ``todo`` one file per task with at most ``jobs`` in flight, so that when a
+    worker dies the culprit is one of those few: each of them is retried alone, in a process
+    of its own, and the rest go on in a fresh pool."""
+    pending = list(reversed(todo))
+    while pending:
+        in_flight: dict[Future[list[tuple[int, Outcome]]], Task] = {}
+        try:
+            with _pool(jobs, specs, cache) as pool:
+                while pending or in_flight:
+                    while pending and len(in_flight) < jobs:
+                        task = pending.pop()
+                        in_flight[pool.submit(_work, [task])] = task
+                    done = next(as_completed(in_flight))
+                    del in_flight[done]
+                    yield done.result()[0]
+        except BrokenProcessPool:
+            for task in in_flight.values():
+                yield task[0], _isolated(task, specs, cache)
+
+
+def _chunks(todo: list[Task], jobs: int) -> list[list[Task]]:
+    """Batches for the pool, largest files first, each of roughly the same size in bytes.
+
+    Big batches pay less for inter-process traffic, small ones balance the load; the
+    largest files go first so that no worker is left with one at the very end.
+    """
+    ordered = sorted(todo, key=lambda task: len(task[2]), reverse=True)
+    budget = max(sum(len(task[2]) for task in todo) // (jobs * _CHUNKS_PER_JOB), 1)
+    chunks: list[list[Task]] = []
+    chunk: list[Task] = []
+    size = 0
+    for task in ordered:
+        chunk.append(task)
+        size += len(task[2])
+        if size >= budget or len(chunk) >= _MAX_CHUNK:
+            chunks.append(chunk)
+            chunk, size = [], 0
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def _isolated(task: Task, specs: list[tuple[str, dict[str, Any]]], cache: Cache | None) -> Outcome:
     try:
-        with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(specs,)) as pool:
-            return pool.submit(_work, [(0, rel, data)]).result()[0][1]
+        with _pool(1, specs, cache) as pool:
+            result: list[tuple[int, Outcome]] = pool.submit(_work, [task]).result()
+            return result[0][1]
     except BrokenProcessPool:
         message = "the parser process crashed on this file; it was skipped"
-        report = Report(InternalError.code, message, 1, 1, 1, None, basis="crash")
-        return {"reports": [report.__dict__.copy()], "facts": None, "suppressions": [], "cells": []}
+        return _failed(InternalError.code, message, "crash")
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Automatic garbage collection off (each file's cycles are collected after it): the
+    collector would otherwise rescan every live syntax tree and cached outcome many times."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # the project pass ---------------------------------------------------------------------------

@@ -337,6 +337,11 @@ def test_sarif_percent_encodes_awkward_file_names() -> None:
     assert HOSTILE_PATH in {unquote(uri) for uri in uris}
 
 
+def test_sarif_writes_a_file_name_that_is_not_utf8_as_its_bytes() -> None:
+    assert sarif.uri("data/bad\udcffname.py") == "data/bad%FFname.py"
+    assert sarif.uri("données/été.py") == "donn%C3%A9es/%C3%A9t%C3%A9.py"
+
+
 def test_sarif_keeps_the_notebook_cell_beside_the_region() -> None:
     results = sarif.document(hostile())["runs"][0]["results"]
     notebook = next(r for r in results if r["ruleId"] == "MLD201")

@@ -93,6 +93,12 @@ def rules(result: AnalysisResult) -> list[dict[str, Any]]:
     return [described[code] for code in sorted(described)]
 
 
+def uri(path: str) -> str:
+    """A relative POSIX path as a URI reference: percent-encoded UTF-8, and a name that is not
+    UTF-8 (read with ``surrogateescape``, as Python lists such files) as its original bytes."""
+    return quote(path, errors="surrogateescape")
+
+
 class _Locator:
     """Builds physical locations relative to ``%SRCROOT%``."""
 
@@ -109,7 +115,7 @@ class _Locator:
         if where.cell is not None:
             region["properties"] = {"cell": where.cell}
         return {
-            "artifactLocation": {"uri": quote(self.prefix + where.path), "uriBaseId": ROOT_ID},
+            "artifactLocation": {"uri": uri(self.prefix + where.path), "uriBaseId": ROOT_ID},
             "region": region,
         }
 

@@ -76,7 +76,8 @@ def _simple(code: str, message: str, line: int, column: int) -> dict[str, Any]:
 # thousand, so such files never reach it.
 MAX_BRACKET_DEPTH = 200
 _NOT_BRACKETS = re.compile(r"[^()\[\]{}]+")
-_DEPTH_STEP = {ord(c): 1 for c in "([{"} | {ord(c): -1 for c in ")]}"}
+_OPENERS, _CLOSERS = frozenset("([{"), frozenset(")]}")
+_DEPTH_STEP = {ord(c): 1 for c in _OPENERS} | {ord(c): -1 for c in _CLOSERS}
 
 # Room for deep recursion, used only for files that need it (see _with_deep_stack).
 _DEEP_RECURSION_LIMIT = 50_000
@@ -89,20 +90,19 @@ def _parse(source: Source, reports: list[dict[str, Any]]) -> cst.Module | None:
     blanked: set[int | None] = set()
     for _ in range(len(source.cells.starts) + 1):
         problem = _nesting_problem(text)
-        try:
-            if problem is not None:
-                line, column, message = problem
-            else:
+        if problem is None:
+            try:
                 return cst.parse_module(text)
-        except cst.ParserSyntaxError as exc:
-            line, column, message = _describe_syntax_error(text, exc)
-        except (RecursionError, MemoryError):
-            line, column, message = 1, 1, "too deeply nested to parse"
-        except BaseException as exc:
-            if type(exc).__name__ != "PanicException":  # pyo3: a panic in the native parser
-                raise
-            reports.append(_simple(InternalError.code, f"the parser failed: {exc}", 1, 1))
-            return None
+            except cst.ParserSyntaxError as exc:
+                problem = _describe_syntax_error(text, exc)
+            except (RecursionError, MemoryError):
+                problem = 1, 1, "too deeply nested to parse"
+            except BaseException as exc:
+                if type(exc).__name__ != "PanicException":  # pyo3: the native parser panicked
+                    raise
+                reports.append(_simple(InternalError.code, f"the parser failed: {exc}", 1, 1))
+                return None
+        line, column, message = problem
         reports.append(_simple(ParseError.code, message, max(line, 1), max(column, 1)))
         cell, _ = source.cells.locate(line)
         if not source.notebook or not source.cells.starts or cell in blanked:
@@ -127,12 +127,12 @@ def _nesting_problem(text: str) -> tuple[int, int, str] | None:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
             if token.type != tokenize.OP:
                 continue
-            if token.string in "([{":
+            if token.string in _OPENERS:
                 depth += 1
                 if depth > MAX_BRACKET_DEPTH:
                     line, column = token.start
                     return line, column + 1, "too many nested parentheses"
-            elif token.string in ")]}":
+            elif token.string in _CLOSERS:
                 depth -= 1
     except tokenize.TokenError:
         return None  # raised at the end of the text: every bracket was seen, none too deep

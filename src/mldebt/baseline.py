@@ -175,6 +175,7 @@ class Baseline:
             fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(self.to_text())
+            os.chmod(temp, file_mode(path))
             os.replace(temp, path)
         except OSError as exc:
             if temp is not None:
@@ -222,6 +223,17 @@ class Baseline:
             if count > 0:
                 kept.append(Entry(entry.rule, entry.path, entry.fingerprint, entry.message, count))
         return Baseline(kept)
+
+
+def file_mode(path: Path) -> int:
+    """The mode the file keeps (an existing file's), else what the umask gives a new file
+    (a temporary file starts private, which a committed or shared baseline must not be)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _entry(row: Any, where: str) -> Entry:

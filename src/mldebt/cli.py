@@ -16,7 +16,7 @@ import click
 
 from mldebt import __version__
 from mldebt.api import AnalysisResult, analyse
-from mldebt.baseline import Baseline, BaselineError
+from mldebt.baseline import Baseline, BaselineError, file_mode
 from mldebt.cache import CACHE_DIR, clean
 from mldebt.config import (
     DEFAULT_FAIL_ON,
@@ -39,7 +39,7 @@ from mldebt.gating import (
 )
 from mldebt.gitdiff import GitError, resolve_commit, work_tree
 from mldebt.registry import RegistryError, load_registry
-from mldebt.report import FORMATS, render
+from mldebt.report import FORMATS, ReportError, render, write_reports
 from mldebt.report.text import duration, statistics
 from mldebt.report.text import line as finding_line
 from mldebt.ruledocs import render as render_docs
@@ -58,7 +58,14 @@ def _handled() -> Iterator[None]:
     """Bad input becomes one clear message and exit 2, never a traceback."""
     try:
         yield
-    except (ConfigError, RegistryError, DiscoveryError, BaselineError, GitError) as exc:
+    except (
+        ConfigError,
+        RegistryError,
+        DiscoveryError,
+        BaselineError,
+        GitError,
+        ReportError,
+    ) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted")
@@ -106,6 +113,7 @@ def _write(output: Path | None, text: str) -> None:
         fd, temp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(temp, file_mode(output))
         os.replace(temp, output)
     except OSError as exc:
         if temp is not None:
@@ -244,6 +252,15 @@ def _gating_options(func: F) -> F:
     help="Write the report to FILE.",
 )
 @click.option(
+    "--write",
+    "also_write",
+    multiple=True,
+    metavar="FORMAT=FILE",
+    callback=lambda ctx, param, values: _parse_writes(values),
+    help="Also write the report in FORMAT to FILE, from the same analysis "
+    "(e.g. --write sarif=mldebt.sarif); repeatable.",
+)
+@click.option(
     "--statistics",
     is_flag=True,
     help="Text format: start with the number of findings and the debt per rule.",
@@ -278,6 +295,7 @@ def check(
     paths: tuple[Path, ...],
     fmt: str,
     output: Path | None,
+    also_write: dict[str, Path],
     statistics: bool,
     fail_on: str | None,
     exit_zero: bool,
@@ -355,8 +373,28 @@ def check(
             text = statistics_block(result) + text
         if fmt == "text" and not quiet:
             text += "".join(line + "\n" for line in [*gating_lines(result), *notes])
+        if also_write:
+            write_reports(result, also_write)
         _write(output, text)
     sys.exit(EXIT_CLEAN if exit_zero or not fails else EXIT_FINDINGS)
+
+
+def _parse_writes(values: Sequence[str]) -> dict[str, Path]:
+    """``--write FORMAT=FILE`` values as ``{format: path}``."""
+    writes: dict[str, Path] = {}
+    for value in values:
+        fmt, sep, path = value.partition("=")
+        if not sep or not path:
+            raise click.BadParameter(f"{value!r} is not FORMAT=FILE", param_hint="'--write'")
+        if fmt not in FORMATS:
+            choices = ", ".join(sorted(FORMATS))
+            raise click.BadParameter(
+                f"unknown format {fmt!r} (choose from {choices})", param_hint="'--write'"
+            )
+        if fmt in writes:
+            raise click.BadParameter(f"{fmt} is given twice", param_hint="'--write'")
+        writes[fmt] = Path(path)
+    return writes
 
 
 def _whole_project(named: list[Path], config: Config) -> tuple[Config, list[Path], list[str]]:

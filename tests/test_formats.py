@@ -626,6 +626,19 @@ def test_write_reports_writes_every_format_from_one_result(
     )  # no temporary files left behind
 
 
+def test_written_reports_are_as_readable_as_any_new_file(tmp_path: Path) -> None:
+    kept = tmp_path / "kept.xml"
+    kept.write_text("old", encoding="utf-8")
+    kept.chmod(0o640)
+    umask = os.umask(0o022)
+    try:
+        write_reports(empty(), {"sarif": tmp_path / "new.sarif", "junit": kept})
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new.sarif").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0o600
+    assert kept.stat().st_mode & 0o777 == 0o640  # an existing file keeps its mode
+
+
 def test_write_reports_refuses_an_unknown_format_and_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="unknown report format 'xml'"):
         write_reports(empty(), {"sarif": tmp_path / "a.sarif", "xml": tmp_path / "a.xml"})

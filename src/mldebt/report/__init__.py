@@ -30,6 +30,17 @@ def render(fmt: str, result: AnalysisResult, color: bool = False) -> str:
     return FORMATS[fmt](result, color)
 
 
+def _mode(path: Path) -> int:
+    """An existing file's mode, else what the umask gives a new file (a temporary file starts
+    private, which a report a CI job uploads or a colleague opens must not be)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomically(path: Path, content: str) -> None:
     """Write ``content`` to ``path`` through a temporary file: a reader never sees half."""
     temp: str | None = None
@@ -38,6 +49,7 @@ def write_atomically(path: Path, content: str) -> None:
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
+        os.chmod(temp, _mode(path))
         os.replace(temp, path)
     except OSError as exc:
         if temp is not None:

@@ -222,3 +222,25 @@ def test_empty_run_says_no_debt_and_is_valid_json() -> None:
 )
 def test_debt_is_shown_in_working_days_hours_and_minutes(minutes: float, shown: str) -> None:
     assert text.duration(minutes) == shown
+
+
+def test_text_output_shows_control_characters_instead_of_sending_them_to_the_terminal() -> None:
+    from mldebt.report.text import line
+
+    finding = Finding(
+        rule="MLD701",
+        name="debt-marker",
+        category="self-admitted-debt",
+        severity=Severity.INFO,
+        path="a\x1b.py",
+        line=1,
+        column=1,
+        end_line=1,
+        end_column=None,
+        message="TODO comment: \x1b[2Jclear the screen",
+        debt_minutes=10.0,
+        fingerprint="f" * 20,
+    )
+    shown = line(finding)
+    assert "\x1b" not in shown
+    assert "\\x1b[2Jclear the screen" in shown

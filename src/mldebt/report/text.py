@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from mldebt.api import AnalysisResult, Summary
@@ -15,13 +17,21 @@ def location(finding: Finding) -> str:
     return f"{finding.path}:{cell}{finding.line}:{finding.column}"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Control characters quoted from analysed code (ESC above all) shown, never obeyed."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def line(finding: Finding, color: bool = False) -> str:
-    where = location(finding)
+    where = printable(location(finding))
     code = finding.rule
     if color:
         where = click.style(where, bold=True)
         code = click.style(code, fg=_COLORS[finding.severity], bold=True)
-    return f"{where}: {code} [{finding.name}] {finding.message}"
+    return f"{where}: {code} [{finding.name}] {printable(finding.message)}"
 
 
 def duration(minutes: float) -> str:

@@ -26,6 +26,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -132,8 +133,13 @@ def run_child(name: str, command: Sequence[str], cwd: Path | None = None) -> Pha
         command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     assert process.stderr is not None
-    errors = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    try:
+        errors = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
+    except BaseException:
+        process.kill()  # interrupted: leave nothing running
+        process.wait()
+        raise
     process.returncode = os.waitstatus_to_exitcode(status)
     elapsed = time.perf_counter() - wall
     if process.returncode not in (0, 1):
@@ -229,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
 
     folder: Path = args.folder.resolve()
     if not folder.is_dir():
@@ -292,6 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # so that the temporary copy is removed on the way out
 
 
 def _count_findings(report: Path) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -165,9 +166,8 @@ _WORKER_RULES: list[RuleSpec] = []
 _WORKER_CACHE: list[Cache] = []
 
 
-def _init_worker(specs: list[tuple[str, dict[str, Any]]], cache: Cache | None) -> None:
-    registry = load_registry()
-    _WORKER_RULES[:] = [(registry.rules[code], opts) for code, opts in specs]  # type: ignore[misc]
+def _init_worker(rules: list[RuleSpec], cache: Cache | None) -> None:
+    _WORKER_RULES[:] = rules
     _WORKER_CACHE[:] = [cache] if cache is not None else []
     # A worker's heap is only the file at hand: collect its cycles after each file
     # (see _analyse_one) instead of letting the collector rescan live syntax trees.
@@ -200,12 +200,12 @@ def _analyse_all(
 ) -> Iterable[tuple[int, Outcome]]:
     """Outcomes of ``todo`` in completion order: in this process for ``jobs == 1`` or a
     handful of files, else in one pool of worker processes fed with batches."""
-    if jobs <= 1 or len(todo) < _IN_PROCESS_BELOW:
+    specs: list[RuleSpec] = [(cls, dict(opts)) for cls, opts in rules]
+    if jobs <= 1 or len(todo) < _IN_PROCESS_BELOW or not _portable(specs):
         with _collector_paused():
             for task in todo:
                 yield task[0], _analyse_one(task, rules, cache)
         return
-    specs = [(cls.code, dict(opts)) for cls, opts in rules]
     finished: set[int] = set()
     try:
         with _pool(min(jobs, len(todo)), specs, cache) as pool:
@@ -219,12 +219,23 @@ def _analyse_all(
         yield from _recover([t for t in todo if t[0] not in finished], jobs, specs, cache)
 
 
-def _pool(workers: int, specs: list[tuple[str, dict[str, Any]]], cache: Cache | None) -> Any:
+def _portable(specs: list[RuleSpec]) -> bool:
+    """Can the rules travel to a worker? Classes go by reference (module and name), so any
+    pack's rules can, the entry-point ones or a registry built by an embedding tool; a class
+    defined inside a function cannot, and its run stays in this process."""
+    try:
+        pickle.dumps(specs)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True
+
+
+def _pool(workers: int, specs: list[RuleSpec], cache: Cache | None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(specs, cache))
 
 
 def _recover(
-    todo: list[Task], jobs: int, specs: list[tuple[str, dict[str, Any]]], cache: Cache | None
+    todo: list[Task], jobs: int, specs: list[RuleSpec], cache: Cache | None
 ) -> Iterator[tuple[int, Outcome]]:
     """Analyse ``todo`` one file per task with at most ``jobs`` in flight, so that when a
     worker dies the culprit is one of those few: each of them is retried alone, in a process
@@ -268,7 +279,7 @@ def _chunks(todo: list[Task], jobs: int) -> list[list[Task]]:
     return chunks
 
 
-def _isolated(task: Task, specs: list[tuple[str, dict[str, Any]]], cache: Cache | None) -> Outcome:
+def _isolated(task: Task, specs: list[RuleSpec], cache: Cache | None) -> Outcome:
     try:
         with _pool(1, specs, cache) as pool:
             result: list[tuple[int, Outcome]] = pool.submit(_work, [task]).result()

@@ -41,6 +41,13 @@ def test_a_trailing_suppression_covers_its_own_line(tmp_path: Path) -> None:
     assert found(tmp_path, source) == ["2:MLD701"]
 
 
+def test_the_directive_is_case_insensitive(tmp_path: Path) -> None:
+    source = """
+        model.fit(X, y)  # TODO: class weights  # MLDEBT: IGNORE[MLD701]
+    """
+    assert found(tmp_path, source) == []
+
+
 def test_a_suppression_alone_on_its_line_covers_the_next_line(tmp_path: Path) -> None:
     source = """
         # mldebt: ignore[debt-marker]

@@ -220,7 +220,7 @@ def _run_rules(
         collector = FactsCollector(context)
         _resolve_metadata(module, instances)
         try:
-            walk(module, Dispatch([*instances, collector]), context.scope)
+            walk(module, Dispatch(context.resolver.around([*instances, collector])), context.scope)
             break
         except RecursionError:
             raise
@@ -248,7 +248,7 @@ def _run_rules(
             (
                 (c.line, c.column, c.text, c.own_line)
                 for c in context.comments
-                if "mldebt" in c.text
+                if "mldebt" in c.text.lower()
             ),
             source.cells.starts,
         )

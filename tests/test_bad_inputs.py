@@ -343,7 +343,8 @@ def test_nesting_too_deep_even_for_the_deep_stack_is_one_parse_error(
 
     monkeypatch.setattr(mldebt.fileprocess, "_DEEP_RECURSION_LIMIT", 100)
     (tmp_path / "good.py").write_text(GOOD_SIBLING)
-    (tmp_path / "deep.py").write_bytes(b"import os\n\n# TODO: lost with the file\n" + chain("+", 500))
+    deep = b"import os\n\n# TODO: lost with the file\n" + chain("+", 500)
+    (tmp_path / "deep.py").write_bytes(deep)
     result = analyse([tmp_path], jobs=1, use_cache=False)
     found = [(f.path, f.rule, f.line, f.column, f.message) for f in result.findings]
     assert found == [

@@ -250,8 +250,9 @@ def _recover(
                         task = pending.pop()
                         in_flight[pool.submit(_work, [task])] = task
                     done = next(as_completed(in_flight))
+                    result = done.result()[0]  # raises while the task is still in flight
                     del in_flight[done]
-                    yield done.result()[0]
+                    yield result
         except BrokenProcessPool:
             for task in in_flight.values():
                 yield task[0], _isolated(task, specs, cache)

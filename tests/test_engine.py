@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def _summary(result: EngineResult) -> list[tuple[str, int, str, str]]:
 def pools(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """Counts the process pools the engine starts (their sizes)."""
     started: list[int] = []
-    real = engine.ProcessPoolExecutor
+    real = ProcessPoolExecutor
 
     def counting(workers: int, **kwargs: Any) -> Any:
         started.append(workers)
@@ -189,7 +190,7 @@ def test_a_worker_that_dies_costs_only_the_file_it_was_on(
 
 
 def test_batches_hold_every_file_once_largest_first() -> None:
-    todo = [(i, f"f{i}.py", b"x" * (i * 37 % 101 + 1), None) for i in range(200)]
+    todo: list[engine.Task] = [(i, f"f{i}.py", b"x" * (i * 37 % 101 + 1), None) for i in range(200)]
     chunks = engine._chunks(todo, jobs=2)
     flat = [task for chunk in chunks for task in chunk]
     assert sorted(flat) == sorted(todo)

@@ -62,11 +62,20 @@ _STRINGS_AND_COMMENTS = re.compile(
 class FileContext:
     """One analysed file: its path, text, parsed module and the reports made on it."""
 
-    def __init__(self, path: str, text: str, module: cst.Module, notebook: bool) -> None:
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        module: cst.Module,
+        notebook: bool,
+        cell_starts: Sequence[int] = (),
+    ) -> None:
         self.path = path
         self.text = text
         self.module = module
         self.notebook = notebook
+        #: Notebooks: the module line on which each code cell starts, in order.
+        self.cell_starts: tuple[int, ...] = tuple(cell_starts)
         self.scope = Scope()
         self.pending: list[PendingReport] = []
 

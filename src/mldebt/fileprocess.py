@@ -215,7 +215,7 @@ def _run_rules(
 ) -> None:
     active = list(rules)
     for _ in range(len(active) + 1):
-        context = FileContext(rel, source.text, module, source.notebook)
+        context = FileContext(rel, source.text, module, source.notebook, source.cells.starts)
         instances = [cls(context, options) for cls, options in active]
         collector = FactsCollector(context)
         _resolve_metadata(module, instances)

@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ from playwright.sync_api import expect, sync_playwright
 from mldebt import analyse
 from mldebt.api import AnalysisResult
 from mldebt.baseline import Baseline, Entry
+from mldebt.config import apply_overrides, load_config
 from mldebt.debt import FileDebt
+from mldebt.registry import load_registry
 from mldebt.report import graphview
 from mldebt.report.command import report
 from mldebt.report.highlight import highlight
@@ -47,6 +50,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 HOSTILE_CODE = "</script><script>alert(1)</script>"
+# The demo's findings of these rules are listed in fixtures/demo/LABELS.md; the counts below
+# rely on them, not on whatever other rules find there.
+DEMO_RULES = "MLD001,MLD201,MLD701"
 
 
 def write_report(*args: str | Path) -> str:
@@ -69,13 +75,15 @@ def script_data(html: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("demo") / "report.html"
-    write_report(DEMO, "-o", output, "--jobs", "1", "--no-cache")
+    write_report(DEMO, "-o", output, "--jobs", "1", "--no-cache", "--select", DEMO_RULES)
     return output
 
 
 @pytest.fixture(scope="module")
 def demo_result() -> AnalysisResult:
-    return analyse([DEMO], jobs=1, use_cache=False)
+    config = load_config(DEMO)
+    config = apply_overrides(config, load_registry(), select=DEMO_RULES.split(","))
+    return analyse([DEMO], config, jobs=1, use_cache=False)
 
 
 # the page as a file -------------------------------------------------------------------------
@@ -83,7 +91,9 @@ def demo_result() -> AnalysisResult:
 
 def test_the_command_writes_one_page_and_says_what_it_found(tmp_path: Path) -> None:
     output = tmp_path / "out" / "report.html"
-    result = CliRunner().invoke(report, [str(DEMO), "-o", str(output), "-j", "1", "--no-cache"])
+    result = CliRunner().invoke(
+        report, [str(DEMO), "-o", str(output), "-j", "1", "--no-cache", "--select", DEMO_RULES]
+    )
     assert result.exit_code == 0
     assert f"Wrote {output}" in result.output
     assert "13 findings in 11 files" in result.output
@@ -226,7 +236,12 @@ class HostileDocs(FileRule):
     what = "Finds `<img src=x onerror=alert(1)>` and\n\n- a list item with <b>bold</b>"
     why = "Because."
     limits = "None & nothing."
-    examples = (BAD("x = '</script>'\n"), GOOD("y = 1\n"))
+    examples = (
+        BAD("x = '</script>'\n"),
+        BAD({"<i>a</i>.py": "x = 1\n", "b.py": "y = 2\n"}),
+        BAD("# %%\nx = 1\n", path="eda.ipynb"),
+        GOOD("y = 1\n"),
+    )
 
 
 def test_rule_docs_are_rendered_from_metadata_and_escaped() -> None:
@@ -235,7 +250,10 @@ def test_rule_docs_are_rendered_from_metadata_and_escaped() -> None:
     what = dict(doc.sections)["What it finds"]
     assert "<code>&lt;img src=x onerror=alert(1)&gt;</code>" in what
     assert "<li>a list item with &lt;b&gt;bold&lt;/b&gt;</li>" in what
-    assert "&lt;/script&gt;" in dict(doc.sections)["Example"]
+    example = dict(doc.sections)["Example"]
+    assert "&lt;/script&gt;" in example
+    assert '<p class="caption"><code>&lt;i&gt;a&lt;/i&gt;.py</code>:</p>' in example
+    assert '<p class="caption">In a notebook, <code>eda.ipynb</code>' in example
     assert dict(doc.sections)["Known limits"] == "<p>None &amp; nothing.</p>"
 
 
@@ -527,7 +545,9 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     }
     (project / "nb.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
     output = project.parent / "hostile.html"
-    write_report(project, "-o", output, "-j", "1", "--no-cache", "--churn-days", "0")
+    write_report(
+        project, "-o", output, "-j", "1", "--no-cache", "--churn-days", "0", "--select", DEMO_RULES
+    )
     return output
 
 
@@ -678,7 +698,18 @@ def test_new_and_unchanged_badges_and_what_was_fixed(
     Baseline([*Baseline.of(unchanged).entries, gone]).save(baseline)
     output = tmp_path / "baseline.html"
     result = CliRunner().invoke(
-        report, [str(DEMO), "-o", str(output), "-j", "1", "--baseline", str(baseline)]
+        report,
+        [
+            str(DEMO),
+            "-o",
+            str(output),
+            "-j",
+            "1",
+            "--select",
+            DEMO_RULES,
+            "--baseline",
+            str(baseline),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "1 new and 12 unchanged findings" in result.output
@@ -694,6 +725,40 @@ def test_new_and_unchanged_badges_and_what_was_fixed(
     fixed = tab.inner_text("#fixed")
     assert "old <i>file</i>.py" in fixed and "TODO comment: gone" in fixed
     assert "2 fixed" in tab.inner_text("#overview")
+
+
+def test_new_since_a_git_ref_marks_the_findings_added_since(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "T",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "T",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "a.py").write_text("# TODO: old\nx = 1\n", encoding="utf-8")
+    for args in (["init", "-q"], ["add", "a.py"], ["commit", "-q", "-m", "one"]):
+        subprocess.run(["git", *args], cwd=project, env=env, check=True, capture_output=True)
+    (project / "a.py").write_text("# TODO: old\nx = 1\n# FIXME: new\n", encoding="utf-8")
+    output = tmp_path / "since.html"
+    html = write_report(project, "-o", output, "-j", "1", "--new-since", "HEAD")
+    data = script_data(html)
+    assert data["status"] is True
+    assert sorted((f["m"], f["st"]) for f in data["findings"]) == [
+        ("FIXME comment: FIXME: new", "new"),
+        ("TODO comment: TODO: old", "unchanged"),
+    ]
+
+
+def test_a_bad_ref_or_baseline_is_a_message_and_exit_2(tmp_path: Path) -> None:
+    output = str(tmp_path / "r.html")
+    missing = CliRunner().invoke(report, [str(DEMO), "-o", output, "--baseline", "nope.json"])
+    assert missing.exit_code == 2 and "baseline not found" in missing.output
+    outside = CliRunner().invoke(report, [str(tmp_path), "-o", output, "--new-since", "HEAD"])
+    assert outside.exit_code == 2 and "mldebt: error:" in outside.output
+    assert not Path(output).exists()
 
 
 def test_without_a_baseline_there_is_no_status(open_page: Any, demo_report: Path) -> None:
@@ -735,7 +800,7 @@ def test_a_2000_file_report_opens_in_under_3_seconds_and_stays_under_10_mb(
         (folder / f"mod{i:04d}.py").write_text(LARGE_MODULE.format(i=i, other=other), "utf-8")
     output = tmp_path / "large.html"
     started = time.perf_counter()
-    write_report(project, "-o", output, "--no-cache", "-q")
+    write_report(project, "-o", output, "--no-cache", "-q", "--select", DEMO_RULES)
     written = time.perf_counter() - started
     size = output.stat().st_size
 

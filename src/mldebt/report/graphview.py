@@ -32,6 +32,12 @@ HIDDEN_KINDS = frozenset({"function", "class", "method", "variable", "symbol"})
 HIDDEN_EDGE_KINDS = frozenset({"defines"})
 MAX_NODES = 150
 
+KIND_NAMES = {
+    "module": "modules",
+    "folder": "folders of modules",
+    "file": "files missing from the graph (they did not parse)",
+}
+
 COLUMN = 128.0  # horizontal distance between node centres
 ROW = 92.0  # vertical distance between rows
 MARGIN = 48.0
@@ -87,7 +93,13 @@ class GraphView:
 
     @property
     def kinds(self) -> list[str]:
-        return sorted({n.kind for n in self.nodes})
+        order = {"module": 0, "folder": 1}
+        return sorted({n.kind for n in self.nodes}, key=lambda k: (order.get(k, 2), k))
+
+    @property
+    def kind_names(self) -> list[str]:
+        """The kinds of node shown, as the page's legend names them."""
+        return [KIND_NAMES.get(kind, f"{kind}s") for kind in self.kinds]
 
     @property
     def edge_kinds(self) -> list[str]:
@@ -266,9 +278,11 @@ def _layout(view: GraphView) -> None:
         _order(layers, sub)
 
     rows = [layer[i : i + ROW_MAX] for layer in layers for i in range(0, len(layer), ROW_MAX)]
+    row_of = {node_id: k for k, row in enumerate(rows) for node_id in row}
+    same_row = any(row_of.get(e.source) == row_of.get(e.target) for e in view.edges)
     widest = max([len(r) for r in rows] + [min(len(isolated), ROW_MAX), 1])
     view.width = round(widest * COLUMN + 2 * MARGIN, 1)
-    y = TOP
+    y = TOP if same_row else MARGIN
     for row in rows:
         _place(row, nodes, y, view.width)
         y += ROW

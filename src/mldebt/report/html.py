@@ -453,6 +453,7 @@ class RuleDoc:
     remediation: str
     tags: str
     summary: Markup
+    summary_text: str
     sections: list[tuple[str, Markup]]
 
 
@@ -497,9 +498,14 @@ def _examples(examples: Sequence[Example]) -> Markup:
     blocks = []
     for example in examples:
         for path, code in example.files.items():
-            caption = ""
-            if len(example.files) > 1 or path != "example.py":
-                caption = f'<p class="caption"><code>{escape(path)}</code></p>'
+            caption = Markup("")
+            if path.endswith(".ipynb"):
+                caption = Markup(
+                    '<p class="caption">In a notebook, <code>{}</code> (cells separated by '
+                    "<code># %%</code>):</p>"
+                ).format(path)
+            elif len(example.files) > 1 or path != "example.py":
+                caption = Markup('<p class="caption"><code>{}</code>:</p>').format(path)
             blocks.append(caption + _code_block(code))
     return Markup("".join(blocks))
 
@@ -546,6 +552,7 @@ def _rule_doc(rule: type[Rule]) -> RuleDoc:
         remediation=remediation,
         tags=", ".join(rule.tags) or "none",
         summary=_prose(rule.summary),
+        summary_text=" ".join(rule.summary.split()),
         sections=sections,
     )
 

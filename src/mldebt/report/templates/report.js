@@ -115,11 +115,23 @@
     return details;
   }
 
+  /* The message as a heading, `quoted code` in code elements (as text, like the rest). */
+  function message(text) {
+    var heading = el("h3");
+    var parts = String(text).split("`");
+    if (parts.length % 2 === 0) parts = [String(text)];
+    parts.forEach(function (part, k) {
+      if (!part) return;
+      heading.appendChild(k % 2 ? el("code", null, part) : document.createTextNode(part));
+    });
+    return heading;
+  }
+
   function renderFinding(f) {
     var rule = rules[f.r] || {};
     var article = el("article", "finding sev-" + f.s);
     article.id = "finding-" + f.i;
-    article.appendChild(el("h3", null, f.m));
+    article.appendChild(message(f.m));
     var meta = el("div", "finding-meta");
     meta.appendChild(el("span", "sev", f.s));
     if (f.st) meta.appendChild(el("span", "status status-" + f.st, f.st));
@@ -229,6 +241,15 @@
     controls.path.value = target.getAttribute("data-path");
     apply();
   });
+
+  /* A link to a rule's docs opens them. */
+  function openRule() {
+    var match = /^#rule-([A-Za-z0-9]+)$/.exec(location.hash);
+    var target = match && document.getElementById("rule-" + match[1]);
+    if (target && target.tagName === "DETAILS") target.open = true;
+  }
+  window.addEventListener("hashchange", openRule);
+  openRule();
 
   /* Code-point order, as paths sort everywhere else in mldebt. */
   function compare(x, y) {

@@ -183,10 +183,19 @@ def test_sources_come_only_from_the_analysed_files(tmp_path: Path) -> None:
     assert sources.snippet("a.py", None, 1) == {
         "a": 1,
         "h": [1, 1],
-        "t": [["x = ", ["n", "1"]], []],
+        "t": [["x = ", ["n", "1"]]],  # no empty line after the final newline
     }
     assert sources.snippet("secret.txt", None, 1) is None
     assert sources.snippet("../etc/passwd", None, 1) is None
+
+
+def test_very_long_lines_are_cut_in_snippets(tmp_path: Path) -> None:
+    (tmp_path / "data.py").write_text("# TODO\nblob = '" + "x" * 100_000 + "'\n", "utf-8")
+    snippet = Sources(tmp_path, ["data.py"]).snippet("data.py", None, 1)
+    assert snippet is not None
+    long_line = snippet["t"][1]
+    assert long_line[-1] == " …"
+    assert sum(len(s if isinstance(s, str) else s[1]) for s in long_line) < 500
 
 
 # the highlighter ----------------------------------------------------------------------------
@@ -759,6 +768,23 @@ def test_a_bad_ref_or_baseline_is_a_message_and_exit_2(tmp_path: Path) -> None:
     outside = CliRunner().invoke(report, [str(tmp_path), "-o", output, "--new-since", "HEAD"])
     assert outside.exit_code == 2 and "mldebt: error:" in outside.output
     assert not Path(output).exists()
+
+
+def test_a_project_without_findings_or_files_still_opens_cleanly(
+    open_page: Any, tmp_path: Path
+) -> None:
+    for name, files in (("empty", {}), ("clean", {"a.py": "x = 1\n"})):
+        project = tmp_path / name
+        project.mkdir()
+        for path, text in files.items():
+            (project / path).write_text(text, encoding="utf-8")
+        output = tmp_path / f"{name}.html"
+        write_report(project, "-o", output, "-j", "1", "--no-cache", "--churn-days", "0")
+        opened = open_page(output)
+        assert opened.errors == []
+        assert opened.page.inner_text("#finding-count") == "No findings."
+        assert "No debt found." in opened.page.inner_text("#overview")
+    assert "1 file · 1 line of code" in opened.page.inner_text(".facts")
 
 
 def test_without_a_baseline_there_is_no_status(open_page: Any, demo_report: Path) -> None:

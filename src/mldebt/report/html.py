@@ -40,6 +40,7 @@ from mldebt.source import SourceError, decode_python
 CONTEXT_LINES = 2  # lines shown around a finding
 MAX_SNIPPET_LINES = 14
 MAX_SOURCE_BYTES = 20 * 1024 * 1024  # larger files get no snippet
+MAX_LINE_CHARS = 400  # longer snippet lines are cut
 TOP_RULES = 10
 TOP_HOTSPOTS = 15
 SEVERITIES = [s.value for s in reversed(Severity)]
@@ -83,6 +84,7 @@ def page(
         "summary": result.summary,
         "duration": duration,
         "percent": _percent,
+        "count": _count,
         "rating_grid": RATING_GRID,
         "category_chart": _bars(
             [
@@ -196,16 +198,15 @@ class Sources:
             return None
         if path.endswith(".ipynb"):
             raw = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
-            cells: dict[int | None, list[Line]] = {None: [[line] for line in raw.split("\n")]}
+            cells: dict[int | None, list[Line]] = {None: _plain(raw)}
             for index, text in notebook_cells(data).items():
-                cells[index] = highlight(text)
+                cells[index] = _lines(highlight(text), text)
             return cells
         try:
             text = decode_python(data)
         except SourceError:
-            text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
-            return {None: [[line] for line in text.split("\n")]}
-        return {None: highlight(text)}
+            return {None: _plain(data.decode("utf-8", errors="replace").replace("\r\n", "\n"))}
+        return {None: _lines(highlight(text), text)}
 
     def snippet(
         self, path: str, cell: int | None, line: int, end_line: int | None = None
@@ -217,7 +218,33 @@ class Sources:
         last = max(line, min(end_line or line, len(lines)))
         start = max(1, line - CONTEXT_LINES)
         stop = min(len(lines), last + CONTEXT_LINES, start + MAX_SNIPPET_LINES - 1)
-        return {"a": start, "h": [line, last], "t": lines[start - 1 : stop]}
+        return {"a": start, "h": [line, last], "t": [_clip(t) for t in lines[start - 1 : stop]]}
+
+
+def _lines(lines: list[Line], text: str) -> list[Line]:
+    """A text's lines without the empty one after its final newline."""
+    return lines[:-1] if text.endswith("\n") and lines and not lines[-1] else lines
+
+
+def _plain(text: str) -> list[Line]:
+    return _lines([[line] for line in text.split("\n")], text)
+
+
+def _clip(line: Line, limit: int = MAX_LINE_CHARS) -> Line:
+    """A line cut to ``limit`` characters (minified code, embedded data), marked with "…"."""
+    if sum(len(s if isinstance(s, str) else s[1]) for s in line) <= limit:
+        return line
+    out: Line = []
+    room = limit
+    for segment in line:
+        text = segment if isinstance(segment, str) else segment[1]
+        if room <= 0:
+            break
+        part = text[:room]
+        out.append(part if isinstance(segment, str) else [segment[0], part])
+        room -= len(part)
+    out.append(" …")
+    return out
 
 
 def notebook_cells(data: bytes) -> dict[int, str]:
@@ -318,7 +345,7 @@ def _related(loc: Location, index: Any, sources: Sources) -> dict[str, Any]:
         item["m"] = loc.message
     lines = sources.lines(loc.path, loc.cell)
     if lines and 1 <= loc.line <= len(lines):
-        item["x"] = {"a": loc.line, "h": [loc.line, loc.line], "t": [lines[loc.line - 1]]}
+        item["x"] = {"a": loc.line, "h": [loc.line, loc.line], "t": [_clip(lines[loc.line - 1])]}
     return item
 
 
@@ -427,6 +454,11 @@ def _donut(rows: Sequence[tuple[str, int]]) -> list[Arc]:
         arcs.append(Arc(key, count, f"{length:.2f} {circumference - length:.2f}", -start, share))
         start += length
     return arcs
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``, ``3 info`` (as the text report counts)."""
+    return f"{n:,} {noun}" if n == 1 or noun == "info" else f"{n:,} {noun}s"
 
 
 def _percent(ratio: float | None) -> str:

@@ -1,0 +1,78 @@
+"""Helpers shared by the pandas / NumPy / tensor rules (no rule lives here)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from mldebt.resolve import Resolver
+from mldebt.resolve import kinds as k
+
+#: Kinds that are pandas objects with labelled rows and columns.
+PANDAS = frozenset({k.DATAFRAME, k.SERIES})
+#: What :func:`pandas_kind` says of a selection that is a DataFrame or a Series.
+SELECTION = "selection"
+#: Label- and position-based pandas indexers.
+INDEXERS = frozenset({"loc", "iloc", "at", "iat"})
+#: Series accessors whose attributes are Series again (``s.cat.codes``, ``s.dt.year``).
+ACCESSORS = frozenset({"str", "dt", "cat"})
+
+
+def is_true(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+def string(node: cst.BaseExpression | None) -> str | None:
+    """The value of a plain (non-f) string literal."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def label(resolver: Resolver, node: cst.BaseExpression | None) -> str | None:
+    """A column label given as a string literal or a name bound to one (``TARGET``)."""
+    if node is None:
+        return None
+    found = string(node)
+    if found is not None:
+        return found
+    literal = resolver.constant(node)
+    return string(literal) if literal is not None and literal is not node else None
+
+
+def index_value(subscript: cst.Subscript) -> cst.BaseExpression | None:
+    """The single index of ``x[i]`` (``None`` for slices and multi-dimensional indexes)."""
+    if len(subscript.slice) != 1:
+        return None
+    part = subscript.slice[0].slice
+    return part.value if isinstance(part, cst.Index) else None
+
+
+def pandas_kind(resolver: Resolver, expr: cst.BaseExpression) -> str | None:
+    """``dataframe`` / ``series`` when ``expr`` is known to be one, ``selection`` for a
+    selection from one the resolver cannot type precisely (``df[cols]``, ``df.loc[...]``),
+    ``series`` for accessor attributes (``s.cat.codes``); None otherwise."""
+    kind = resolver.kind_of(expr)
+    if kind in PANDAS:
+        return kind
+    if kind is not None:
+        return None
+    if isinstance(expr, cst.Subscript):
+        base = expr.value
+        if isinstance(base, cst.Attribute) and base.attr.value in ("loc", "iloc"):
+            base = base.value
+        return SELECTION if resolver.kind_of(base) in PANDAS else None
+    if (
+        isinstance(expr, cst.Attribute)
+        and isinstance(expr.value, cst.Attribute)
+        and expr.value.attr.value in ACCESSORS
+        and resolver.kind_of(expr.value.value) == k.SERIES
+    ):
+        return k.SERIES
+    return None
+
+
+def source(module: cst.Module, node: cst.CSTNode) -> str:
+    """A node's code on one line (for messages), shortened when long."""
+    text = " ".join(module.code_for_node(node).split())
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -170,6 +170,7 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
         self._targets: set[int] = set()
         self._cli: dict[str, tuple[cst.BaseExpression | None, At]] = {}
         self._assigned: dict[int, str] = {}
+        self._modules: set[str] = set()  # names bound by ``import x [as y]``
         self._class_bases: dict[int, list[str]] = {}
         self._resolver_checked = False
         self._resolver: Resolver | None = None
@@ -213,6 +214,8 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
     def _imports(self, node: cst.Import | cst.ImportFrom) -> None:
         for local, target in import_bindings(node, self._package):
             self.aliases[local] = target
+            if isinstance(node, cst.Import):
+                self._modules.add(local)
             if target.startswith(("pandas", "polars")):
                 self._pandas = True
 
@@ -318,10 +321,27 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
         seq = self._next()
         self._bind(node.target, node.iter, seq, node, how="for")
 
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        # Comprehension targets are bound in the enclosing scope here (a small leak that
-        # lets ``[load(p) for p in glob(...)]`` see what ``p`` is).
-        self._bind(node.target, node.iter, self._next(), node, how="for")
+    def _comprehension(
+        self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp
+    ) -> None:
+        # Comprehension targets are bound in the enclosing scope, before the element is
+        # visited (a small leak that lets ``[load(p) for p in glob(...)]`` see what ``p`` is).
+        comp: cst.CompFor | None = node.for_in
+        while comp is not None:
+            self._bind(comp.target, comp.iter, self._next(), comp, how="for")
+            comp = comp.inner_for_in
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._comprehension(node)
+
+    def visit_SetComp(self, node: cst.SetComp) -> None:
+        self._comprehension(node)
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._comprehension(node)
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self._comprehension(node)
 
     def visit_With(self, node: cst.With) -> None:
         seq = self._next()
@@ -640,7 +660,7 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
             return None
         method = func.attr.value
         receiver = func.value
-        if isinstance(receiver, cst.Name) and receiver.value in self.aliases:
+        if isinstance(receiver, cst.Name) and receiver.value in self._modules:
             return None  # a module's function we do not list (json.loads, av.open...)
         if method == "open":
             return apis.PATH_OPEN, "pathlib.Path.open"
@@ -725,6 +745,10 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
             index = self._add(node, "w", template, api, scope, var)
             if data is not None:
                 self._artifacts[index].inputs |= flow.deps(data, at)
+            elif spec.data is not None and spec.data[0] >= 0:  # np.savez(path, a=x, b=y)
+                for argument in node.args:
+                    if argument.value is not path_expr:
+                        self._artifacts[index].inputs |= flow.deps(argument.value, at)
                 for model in self._models_in(data, at):
                     self._models[model].saved_to.add(index)
             if api.endswith("open") or api in ("open", "csv.writer", "csv.DictWriter"):

@@ -79,8 +79,12 @@ def unescape(template: str) -> str | None:
 
 
 def is_known(template: str) -> bool:
-    """True when the template says anything: some literal text, a reference or ``{here}``."""
-    return any(kind != "wild" and kind != "arg" for kind, _ in parts(template))
+    """True when the template says anything: a name in literal text, a reference or ``{here}``
+    (not ``{}/{arg:path}``)."""
+    return any(
+        kind in ("ref", "here") or (kind == "text" and any(c.isalnum() for c in value))
+        for kind, value in parts(template)
+    )
 
 
 def to_regex(template: str) -> re.Pattern[str]:

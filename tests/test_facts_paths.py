@@ -114,7 +114,11 @@ def test_parameters_with_literal_or_constant_defaults() -> None:
             pd.read_csv(unknown)
     """
     facts = ml_facts(source)
-    assert [a.template for a in facts.artifacts] == ["{ref:config.RAW}", "data/b.csv", "{arg:unknown}"]
+    assert [a.template for a in facts.artifacts] == [
+        "{ref:config.RAW}",
+        "data/b.csv",
+        "{arg:unknown}",
+    ]
 
 
 def test_argparse_defaults_through_args_attributes() -> None:

@@ -40,7 +40,7 @@ def ml_facts(
 
 def fixture_facts(relative: str, *, resolver: bool = True) -> ModuleFacts:
     """Facts of a fixture file, ``project/path/in/project.py`` (notebooks too)."""
-    project, _, inner = relative.partition("/")
+    inner = relative.partition("/")[2]
     data = (FIXTURES / relative).read_bytes()
     source = decode_notebook(data) if inner.endswith(".ipynb") else Source(decode_python(data))
     return ml_facts(source.text, inner, resolver=resolver, notebook=source.notebook)

@@ -745,12 +745,12 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
             index = self._add(node, "w", template, api, scope, var)
             if data is not None:
                 self._artifacts[index].inputs |= flow.deps(data, at)
+                for model in self._models_in(data, at):
+                    self._models[model].saved_to.add(index)
             elif spec.data is not None and spec.data[0] >= 0:  # np.savez(path, a=x, b=y)
                 for argument in node.args:
                     if argument.value is not path_expr:
                         self._artifacts[index].inputs |= flow.deps(argument.value, at)
-                for model in self._models_in(data, at):
-                    self._models[model].saved_to.add(index)
             if api.endswith("open") or api in ("open", "csv.writer", "csv.DictWriter"):
                 return frozenset({f"h:{index}"})
             return _EMPTY

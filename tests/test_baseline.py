@@ -8,6 +8,7 @@ configuration key) reports only findings that are not recorded, says what was fi
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections import Counter
@@ -29,6 +30,8 @@ DEMO = ROOT / "fixtures" / "demo"
 SCHEMA = ROOT.parent / "shared" / "schemas" / "mldebt-report.schema.json"
 SCHEMA_COPY = ROOT / "tests" / "schemas" / "mldebt-report.schema.json"
 
+#: The rules these tests are about, so that rules added later do not change the counts.
+SELECT = 'select = ["MLD001", "MLD201", "MLD701"]\n'
 TRAIN = '''\
 """Training helpers."""
 import pandas as pd
@@ -91,7 +94,7 @@ def proj(tmp_path: Path) -> Path:
     return write(
         tmp_path / "proj",
         {
-            "mldebt.toml": "",
+            "mldebt.toml": SELECT,
             "train.py": TRAIN,
             "broken.py": BROKEN,
             "explore.ipynb": NOTEBOOK,
@@ -171,7 +174,7 @@ def test_changing_the_flagged_code_changes_the_fingerprint(proj: Path) -> None:
 
 def test_identical_findings_in_one_scope_are_counted_not_merged(tmp_path: Path) -> None:
     twice = "def f():\n    # TODO: later\n    x = 1\n    # TODO: later\n    return x\n"
-    write(tmp_path, {"mldebt.toml": 'fail-on = "info"\n', "a.py": twice})
+    write(tmp_path, {"mldebt.toml": SELECT + 'fail-on = "info"\n', "a.py": twice})
     assert mldebt("baseline", tmp_path).code == 0
     write(tmp_path, {"a.py": twice.replace("    return x", "    # TODO: later\n    return x")})
     run = mldebt("check", "--baseline", tmp_path / BASELINE_NAME, tmp_path)
@@ -207,6 +210,13 @@ def test_regenerating_after_a_line_shift_changes_nothing(proj: Path) -> None:
     assert (proj / BASELINE_NAME).read_bytes() == first
 
 
+def test_the_baseline_file_gets_the_usual_permissions(proj: Path) -> None:
+    mldebt("baseline", proj)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (proj / BASELINE_NAME).stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_baseline_goes_beside_the_configuration(proj: Path) -> None:
     mldebt("baseline", proj / "train.py")
     assert (proj / BASELINE_NAME).is_file()
@@ -216,7 +226,7 @@ def test_baseline_goes_beside_the_configuration(proj: Path) -> None:
 def test_baseline_output_option_and_config_key_name_the_file(proj: Path) -> None:
     assert mldebt("baseline", proj, "-o", proj / "ci" / "debt.json").code == 0
     assert (proj / "ci" / "debt.json").is_file()
-    (proj / "mldebt.toml").write_text('baseline = "ci/debt.json"\n')
+    (proj / "mldebt.toml").write_text(SELECT + 'baseline = "ci/debt.json"\n')
     edit(proj / "train.py", "# FIXME: the learning rate is a guess", "pass")
     run = mldebt("check", proj)
     assert run.code == 0
@@ -307,7 +317,7 @@ def test_checking_one_file_does_not_call_the_others_fixed(proj: Path) -> None:
 
 def test_the_configured_baseline_is_used_unless_no_baseline(proj: Path) -> None:
     mldebt("baseline", proj)
-    (proj / "mldebt.toml").write_text(f'baseline = "{BASELINE_NAME}"\n')
+    (proj / "mldebt.toml").write_text(SELECT + f'baseline = "{BASELINE_NAME}"\n')
     assert mldebt("check", proj).code == 0
     everything = mldebt("check", "--no-baseline", proj)
     assert everything.code == 1
@@ -315,14 +325,14 @@ def test_the_configured_baseline_is_used_unless_no_baseline(proj: Path) -> None:
 
 
 def test_a_configured_baseline_that_is_missing_exits_2(proj: Path) -> None:
-    (proj / "mldebt.toml").write_text('baseline = "nowhere.json"\n')
+    (proj / "mldebt.toml").write_text(SELECT + 'baseline = "nowhere.json"\n')
     run = mldebt("check", proj)
     assert run.code == 2
     assert "nowhere.json: baseline not found (create it with `mldebt baseline`)" in run.stderr
 
 
 def test_the_baseline_key_must_be_a_path(proj: Path) -> None:
-    (proj / "mldebt.toml").write_text("baseline = true\n")
+    (proj / "mldebt.toml").write_text(SELECT + "baseline = true\n")
     run = mldebt("check", proj)
     assert run.code == 2
     assert "'baseline' must be a path" in run.stderr
@@ -498,7 +508,7 @@ def test_demo_baseline_notebook_and_syntax_error_entries_are_stable(demo_repo: P
 
 
 def test_baseline_command_writes_where_the_configuration_says(tmp_path: Path) -> None:
-    config = '[tool.mldebt]\nbaseline = "ci/mldebt-baseline.json"\n'
+    config = '[tool.mldebt]\nbaseline = "ci/mldebt-baseline.json"\n' + SELECT
     write(tmp_path, {"pyproject.toml": config, "a.py": "# TODO: one\n"})
     assert mldebt("baseline", tmp_path).code == 0
     assert Baseline.load(tmp_path / "ci" / "mldebt-baseline.json").total == 1

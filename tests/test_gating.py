@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "schemas" / "mldebt-report.schema.json"
 SCHEMA_COPY = ROOT / "tests" / "schemas" / "mldebt-report.schema.json"
 
+#: The rules these tests are about, so that rules added later do not change the counts.
+SELECT = 'select = ["MLD001", "MLD201", "MLD701"]\n'
 TRAIN = """\
 import pandas as pd
 
@@ -100,7 +102,7 @@ def repo(tmp_path: Path) -> Path:
     write(
         root,
         {
-            "pyproject.toml": "[tool.mldebt]\n",
+            "pyproject.toml": "[tool.mldebt]\n" + SELECT,
             "train.py": TRAIN,
             "score.py": CLEAN,
             "explore.ipynb": NOTEBOOK,
@@ -188,6 +190,16 @@ def test_diff_in_a_notebook_ignores_output_only_changes(repo: Path) -> None:
     (repo / "explore.ipynb").write_text(json.dumps(notebook))
     run = mldebt("check", "--fail-on", "info", "--diff", "HEAD", repo)
     assert run.findings == []
+
+
+def test_diff_maps_paths_of_a_project_in_a_subfolder(repo: Path) -> None:
+    write(repo, {"ml/pyproject.toml": "[tool.mldebt]\n" + SELECT, "ml/a.py": CLEAN})
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "ml project")
+    add_dead_code(repo / "ml" / "a.py")
+    run = mldebt("check", "--diff", "HEAD", repo / "ml")
+    assert [f.split(" [")[0] for f in run.findings] == ["a.py:6:5: MLD201"]
+    assert "(1 changed source file)" in run.stdout
 
 
 def test_diff_json_summary_names_the_changed_files(repo: Path) -> None:
@@ -342,7 +354,10 @@ def test_new_since_of_a_single_path_compares_only_that_path(repo: Path) -> None:
 
 
 def test_new_since_on_a_ref_before_the_folder_existed_reports_everything(repo: Path) -> None:
-    write(repo, {"sub/pyproject.toml": "[tool.mldebt]\n", "sub/a.py": "def f(X, y):\n" + DEAD})
+    write(
+        repo,
+        {"sub/pyproject.toml": "[tool.mldebt]\n" + SELECT, "sub/a.py": "def f(X, y):\n" + DEAD},
+    )
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "sub")
     run = mldebt("check", "--new-since", "HEAD~1", repo / "sub")
@@ -370,7 +385,7 @@ def test_fail_on_still_chooses_which_new_findings_fail(repo: Path) -> None:
 
 
 def test_diff_and_new_since_need_a_git_work_tree(tmp_path: Path) -> None:
-    write(tmp_path, {"mldebt.toml": "", "a.py": CLEAN})
+    write(tmp_path, {"mldebt.toml": SELECT, "a.py": CLEAN})
     for option in ("--diff", "--new-since"):
         run = mldebt("check", option, "main", tmp_path)
         assert run.code == 2

@@ -33,6 +33,8 @@ from mldebt.rule import ProjectRule
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
+#: The rules these tests are about, so that rules added later do not change the counts.
+SELECT = 'select = ["MLD001", "MLD201", "MLD701"]\n'
 DEAD = "def f(model, X, y):\n    # model.fit(X, y)\n    # model.save('m.pkl')\n    return 1\n"
 CLEAN = "def g():\n    return 2\n"
 
@@ -86,7 +88,7 @@ def test_the_manifest_declares_the_mldebt_hook() -> None:
 
 def test_the_hook_entry_is_a_real_command_line(tmp_path: Path) -> None:
     [hook] = yaml.safe_load(HOOKS.read_text(encoding="utf-8"))
-    write(tmp_path, {"mldebt.toml": "", "a.py": DEAD, "b.py": CLEAN})
+    write(tmp_path, {"mldebt.toml": SELECT, "a.py": DEAD, "b.py": CLEAN})
     program, *args = hook["entry"].split()
     assert program == "mldebt"
     run = mldebt(*args, tmp_path / "b.py")
@@ -98,13 +100,13 @@ def test_the_hook_entry_is_a_real_command_line(tmp_path: Path) -> None:
 
 
 def test_check_of_one_file_alone_analyses_just_that_file(tmp_path: Path) -> None:
-    write(tmp_path, {"mldebt.toml": "", "a.py": DEAD, "b.py": CLEAN})
+    write(tmp_path, {"mldebt.toml": SELECT, "a.py": DEAD, "b.py": CLEAN})
     run = mldebt("check", "--format", "json", tmp_path / "b.py")
     assert json.loads(run.stdout)["summary"]["files"] == 1
 
 
 def test_whole_project_reports_only_the_named_files(tmp_path: Path) -> None:
-    write(tmp_path, {"mldebt.toml": "", "a.py": DEAD, "b.py": CLEAN, "pkg/c.py": DEAD})
+    write(tmp_path, {"mldebt.toml": SELECT, "a.py": DEAD, "b.py": CLEAN, "pkg/c.py": DEAD})
     clean = mldebt("check", "--whole-project", tmp_path / "b.py")
     assert clean.code == 0
     assert clean.stdout == "No debt found in 1 file.\n"
@@ -116,13 +118,15 @@ def test_whole_project_reports_only_the_named_files(tmp_path: Path) -> None:
 
 
 def test_whole_project_reads_the_whole_project_through_the_cache(tmp_path: Path) -> None:
-    write(tmp_path, {"mldebt.toml": "", "a.py": DEAD, "b.py": CLEAN, "pkg/c.py": DEAD})
+    write(tmp_path, {"mldebt.toml": SELECT, "a.py": DEAD, "b.py": CLEAN, "pkg/c.py": DEAD})
     mldebt("check", "--whole-project", tmp_path / "b.py")
     assert len(list((tmp_path / ".mldebt_cache").rglob("*.json"))) == 3
 
 
 def test_whole_project_skips_named_files_the_configuration_excludes(tmp_path: Path) -> None:
-    write(tmp_path, {"mldebt.toml": 'extend-exclude = ["legacy/"]\n', "legacy/old.py": DEAD})
+    write(
+        tmp_path, {"mldebt.toml": SELECT + 'extend-exclude = ["legacy/"]\n', "legacy/old.py": DEAD}
+    )
     assert mldebt("check", tmp_path / "legacy" / "old.py").code == 1  # named: analysed
     run = mldebt("check", "--whole-project", tmp_path / "legacy" / "old.py")
     assert run.code == 0
@@ -132,14 +136,22 @@ def test_whole_project_skips_named_files_the_configuration_excludes(tmp_path: Pa
 def test_whole_project_without_a_configuration_uses_the_git_work_tree(tmp_path: Path) -> None:
     write(tmp_path, {"src/a.py": DEAD, "src/b.py": CLEAN, "lib/c.py": CLEAN})
     git(tmp_path, "init", "-q")
-    run = mldebt("check", "--whole-project", "--format", "json", tmp_path / "src" / "a.py")
+    run = mldebt(
+        "check",
+        "--whole-project",
+        "--select",
+        "MLD201",
+        "--format",
+        "json",
+        tmp_path / "src" / "a.py",
+    )
     [finding] = json.loads(run.stdout)["findings"]
     assert finding["path"] == "src/a.py"  # relative to the work tree, the project's root
     assert (tmp_path / ".mldebt_cache").is_dir()
 
 
 def test_whole_project_with_a_missing_file_exits_2(tmp_path: Path) -> None:
-    write(tmp_path, {"mldebt.toml": "", "a.py": CLEAN})
+    write(tmp_path, {"mldebt.toml": SELECT, "a.py": CLEAN})
     run = mldebt("check", "--whole-project", tmp_path / "gone.py")
     assert run.code == 2
     assert "gone.py: no such file or directory" in run.stderr
@@ -164,7 +176,7 @@ def test_cross_file_rules_see_the_whole_project_but_report_only_named_files(
 ) -> None:
     write(
         tmp_path,
-        {"mldebt.toml": "", "main.py": "import helpers\n", "helpers.py": CLEAN, "x.py": CLEAN},
+        {"mldebt.toml": SELECT, "main.py": "import helpers\n", "helpers.py": CLEAN, "x.py": CLEAN},
     )
     registry = load_registry()
     registry.rules[UnimportedModule.code] = UnimportedModule
@@ -204,7 +216,7 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture
 def user_repo(tmp_path: Path) -> Path:
     root = tmp_path / "user"
-    write(root, {"pyproject.toml": "[tool.mldebt]\n", "train.py": DEAD, "score.py": CLEAN})
+    write(root, {"pyproject.toml": "[tool.mldebt]\n" + SELECT, "train.py": DEAD, "score.py": CLEAN})
     git(root, "init", "-q")
     git(root, "add", ".")
     return root

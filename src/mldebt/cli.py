@@ -337,7 +337,7 @@ def check(
         notes: list[str] = []
         everything = result.findings  # comparisons see them all, whatever comes first
         if baseline is not None and where is not None:
-            result = against_baseline(result, baseline, str(where), named, everything)
+            result = against_baseline(result, baseline, _display(where), named, everything)
             if update_baseline:
                 _ratchet(baseline, result, where)
         if new_since_ref is not None:

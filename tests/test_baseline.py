@@ -496,6 +496,25 @@ def test_demo_shifted_everywhere_with_one_new_instance_reports_exactly_it(
     assert json.loads(run.stdout)["summary"]["baseline"]["fixed"] == 0
 
 
+def test_demo_fingerprints_survive_moved_functions_and_a_renamed_helper(tmp_path: Path) -> None:
+    """On the demo project with every installed rule, the code-flagging ML rules included."""
+    demo = Path(
+        shutil.copytree(DEMO, tmp_path / "demo", ignore=shutil.ignore_patterns(".mldebt_*"))
+    )
+    before = fingerprints(demo)
+    train = demo / "train.py"
+    text = train.read_text(encoding="utf-8")
+    bucket = text[text.index("def tenure_bucket") : text.index("def load_data")]
+    load = text[text.index("def load_data") : text.index("def main")]
+    train.write_text(text.replace(bucket + load, load + bucket), encoding="utf-8")
+    predict = demo / "predict.py"
+    predict.write_text(
+        predict.read_text(encoding="utf-8").replace("load_settings", "read_settings")
+    )
+    assert fingerprints(demo) == before
+    assert len(before) >= 13
+
+
 def test_demo_baseline_notebook_and_syntax_error_entries_are_stable(demo_repo: Path) -> None:
     recorded = {
         (e.rule, e.path, e.fingerprint) for e in Baseline.load(demo_repo / BASELINE_NAME).entries

@@ -214,3 +214,12 @@ def test_template_helpers() -> None:
     assert paths.join("a", "/abs", "b") == "/abs/b"
     assert paths.dirname("{here}/x.py") == "{here}"
     assert not paths.is_known("{}/{arg:p}")
+
+
+def test_long_chains_of_rebinding_stay_within_the_stack() -> None:
+    lines = ["import pandas as pd", 'p = "data"', 'df = pd.read_csv("a.csv")']
+    lines += ['p = p + "/x"\ndf = df.dropna()' for _ in range(3000)]
+    lines += ["df.to_csv(p)"]
+    facts = ml_facts("\n".join(lines))
+    written = facts.artifacts[-1]
+    assert written.mode == "w" and written.template.endswith("/x/x")

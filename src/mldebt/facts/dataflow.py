@@ -267,7 +267,7 @@ class Flow:
             return cached
         if definition.how == "param":
             return frozenset({"p:" + name})
-        if key in self._busy:
+        if key in self._busy or len(self._busy) > MAX_DEPTH:
             return _EMPTY
         self._busy.add(key)
         try:
@@ -419,8 +419,8 @@ class Flow:
         key = id(definition)
         if key in self._templates:
             return self._templates[key]
-        if key in self._busy:
-            return None
+        if key in self._busy or len(self._busy) > MAX_DEPTH:
+            return None  # a cycle, or a long chain of re-bindings (``p = p + "/x"`` x 1000)
         self._busy.add(key)
         try:
             result = self._def_template(definition, name)

@@ -229,6 +229,7 @@ def _gating_options(func: F) -> F:
         ),
         click.option(
             "--whole-project",
+            "whole",
             is_flag=True,
             help="Analyse the whole project around PATHS (its configuration's root, else its "
             "git work tree) so cross-file rules see every module, and report only the "
@@ -309,7 +310,7 @@ def check(
     diff_ref: str | None,
     new_since_ref: str | None,
     max_new_debt: float | None,
-    whole_project: bool,
+    whole: bool,
     **overrides: Any,
 ) -> None:
     """Analyse PATHS (default: the current folder) and report the debt found.
@@ -321,8 +322,8 @@ def check(
         named = list(paths) or [Path(".")]
         config = _load(named, config_file, fail_on=fail_on, **overrides)
         analysed, named_rel = named, None
-        if whole_project:
-            config, analysed, named_rel = _whole_project(named, config)
+        if whole:
+            config, analysed, named_rel = whole_project(named, config)
         baseline, where = _baseline(config, baseline_file, no_baseline, update_baseline)
         for option, ref in (("--diff", diff_ref), ("--new-since", new_since_ref)):
             if ref is not None:  # fail fast, before the analysis
@@ -395,10 +396,6 @@ def _parse_writes(values: Sequence[str]) -> dict[str, Path]:
             raise click.BadParameter(f"{fmt} is given twice", param_hint="'--write'")
         writes[fmt] = Path(path)
     return writes
-
-
-def _whole_project(named: list[Path], config: Config) -> tuple[Config, list[Path], list[str]]:
-    return whole_project(named, config)
 
 
 def _baseline(

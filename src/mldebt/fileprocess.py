@@ -24,6 +24,7 @@ from libcst.metadata import MetadataWrapper
 from mldebt.analysis_rules import InternalError, ParseError, UnreadableFile
 from mldebt.context import FileContext, PendingReport
 from mldebt.facts.extract import FactsCollector
+from mldebt.facts.ml import MLFactsCollector
 from mldebt.findings import Location
 from mldebt.rule import FileRule, Report
 from mldebt.source import Source, SourceError, decode_notebook, decode_python
@@ -214,32 +215,43 @@ def _run_rules(
     rel: str, source: Source, module: cst.Module, rules: Sequence[RuleSpec], outcome: Outcome
 ) -> None:
     active = list(rules)
-    for _ in range(len(active) + 1):
+    with_ml_facts = True
+    for _ in range(len(active) + 2):
         context = FileContext(rel, source.text, module, source.notebook, source.cells.starts)
         instances = [cls(context, options) for cls, options in active]
         collector = FactsCollector(context)
+        ml = MLFactsCollector(context) if with_ml_facts else None
         _resolve_metadata(module, instances)
+        visitors = [*instances, collector, *([ml] if ml else [])]
         try:
-            walk(module, Dispatch(context.resolver.around([*instances, collector])), context.scope)
+            walk(module, Dispatch(context.resolver.around(visitors)), context.scope)
             break
         except RecursionError:
             raise
         except Exception as exc:
-            culprit = _culprit(exc, instances)
+            culprit = _culprit(exc, [*instances, *([ml] if ml else [])])
             if culprit is None:
                 raise
-            outcome["reports"].append(
-                _simple(
-                    InternalError.code,
-                    f"rule {culprit.code} [{culprit.name}] crashed: {type(exc).__name__}: {exc}",
-                    1,
-                    1,
-                )
-            )
+            outcome["reports"].append(_crash_report(culprit, exc))
+            if culprit is ml:
+                with_ml_facts = False
             active = [(cls, opts) for cls, opts in active if cls is not type(culprit)]
-    spans = positions(module, [*context.report_nodes(), *collector.nodes()])
+    ml_nodes: list[cst.CSTNode] = []
+    if ml is not None:
+        try:
+            ml_nodes = ml.nodes()
+        except Exception as exc:  # the ML facts are lost for this file, never the findings
+            outcome["reports"].append(_crash_report(ml, exc))
+            ml = None
+    spans = positions(module, [*context.report_nodes(), *collector.nodes(), *ml_nodes])
     outcome["reports"].extend(_finish(context, p, spans) for p in context.pending)
-    facts = collector.facts({node: span[0] for node, span in spans.items()})
+    lines = {node: span[0] for node, span in spans.items()}
+    facts = collector.facts(lines)
+    if ml is not None:
+        try:
+            ml.contribute(facts, lines)
+        except Exception as exc:
+            outcome["reports"].append(_crash_report(ml, exc))
     facts.cells = outcome["cells"]
     outcome["facts"] = facts.to_dict()
     outcome["suppressions"] = [
@@ -255,6 +267,16 @@ def _run_rules(
     ]
 
 
+def _crash_report(culprit: object, exc: Exception) -> dict[str, Any]:
+    what = (
+        f"rule {culprit.code} [{culprit.name}]"
+        if isinstance(culprit, FileRule)
+        else "the ML facts extraction"
+    )
+    message = f"{what} crashed: {type(exc).__name__}: {exc}"
+    return _simple(InternalError.code, message, 1, 1)
+
+
 def _resolve_metadata(module: cst.Module, instances: Sequence[FileRule]) -> None:
     wanted = {p for rule in instances for p in rule.get_inherited_dependencies()}
     if not wanted:
@@ -264,8 +286,9 @@ def _resolve_metadata(module: cst.Module, instances: Sequence[FileRule]) -> None
         rule.metadata = {p: resolved[p] for p in rule.get_inherited_dependencies()}
 
 
-def _culprit(exc: BaseException, instances: Sequence[FileRule]) -> FileRule | None:
-    ids = {id(rule): rule for rule in instances}
+def _culprit(exc: BaseException, visitors: Sequence[cst.BatchableCSTVisitor]) -> object | None:
+    """The visitor whose code raised: the innermost frame whose ``self`` is one of them."""
+    ids = {id(visitor): visitor for visitor in visitors}
     for frame, _ in reversed(list(traceback.walk_tb(exc.__traceback__))):
         owner = frame.f_locals.get("self")
         if id(owner) in ids:

@@ -40,6 +40,7 @@ from mldebt.gating import (
 from mldebt.gitdiff import GitError, resolve_commit, work_tree
 from mldebt.registry import RegistryError, load_registry
 from mldebt.report import FORMATS, ReportError, render, write_reports
+from mldebt.report.command import report as report_command
 from mldebt.report.text import duration, statistics
 from mldebt.report.text import line as finding_line
 from mldebt.ruledocs import render as render_docs
@@ -616,3 +617,6 @@ def clean_command(path: Path | None) -> None:
             click.echo(f"removed {folder}")
         else:
             click.echo(f"no mldebt cache at {folder}")
+
+
+main.add_command(report_command)

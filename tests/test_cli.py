@@ -453,5 +453,5 @@ def test_output_is_the_same_whatever_the_number_of_jobs(tmp_path: Path) -> None:
 def test_the_html_report_is_a_command_of_the_main_cli(tmp_path: Path) -> None:
     output = tmp_path / "report.html"
     run = mldebt("report", "--no-cache", "-j", "1", "-o", output, DEMO)
-    assert run.returncode == 0, run.stderr
+    assert run.code == 0, run.stderr
     assert output.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html>")

@@ -101,10 +101,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name, text in NOTEBOOKS.items():
         (root / name).write_text(text)
     # The comment rules and the analysis rules are what these tests read positions from.
-    rules = "analysis,MLD201,MLD701"
+    select = ["--select", "analysis,MLD201,MLD701"]
     result = subprocess.run(
-        [sys.executable, "-m", "mldebt", "check", ".", "--format", "json", "--no-cache"]
-        + ["--select", rules],
+        [sys.executable, "-m", "mldebt", "check", ".", "--format", "json", "--no-cache", *select],
         cwd=root,
         capture_output=True,
         text=True,

@@ -1024,7 +1024,8 @@ def mentioned(facts: ModuleFacts, texts: Iterable[str]) -> bool:
     ]
     if "." in facts.module:
         patterns.append(rf"(?<![\w.]){re.escape(facts.module)}(?![\w])")
-    patterns.append(rf"-m\s+{re.escape(facts.module)}(?![\w.])")
+    last = facts.module.rpartition(".")[2]
+    patterns.append(rf"-m\s+(?:[\w.]+\.)?{re.escape(last)}(?![\w.])")  # run from any folder
     regex = re.compile("|".join(patterns))
     return any(regex.search(text) for text in texts)
 

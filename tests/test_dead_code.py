@@ -1,0 +1,462 @@
+"""The dead-experimental-code rules across files: MLD211 always-off-flag, MLD212
+unused-definition, MLD213 orphan-module, MLD214 versioned-copy.
+
+Each rule's BAD/GOOD examples run in test_rule_examples; these tests pin the conservative
+cases (what must keep a flag, a definition or a module alive) and the demo project.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mldebt_rules._usage import extract, project_usage
+from mldebt_rules.dead_flags import AlwaysOffFlag
+from mldebt_rules.orphan_modules import OrphanModule
+from mldebt_rules.unused_definitions import UnusedDefinition
+from mldebt_rules.versioned_copies import VersionedCopy, normalised_lines, parse_name
+
+from mldebt.api import analyse
+from mldebt.config import Config
+from mldebt.findings import Finding
+from mldebt.graph import ProjectGraph
+from mldebt.rule import Rule
+from mldebt.testing import run_rule as run_files
+
+DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+
+
+def run_rule(rule: type[Rule], files: dict[str, str], **options: Any) -> list[Finding]:
+    """The rule's findings on a tree of (dedented) files."""
+    tree = {path: textwrap.dedent(text).lstrip("\n") for path, text in files.items()}
+    return run_files(rule, tree, options)
+
+
+def lines(findings: list[Finding]) -> list[tuple[str, int]]:
+    return sorted((f.path, f.line) for f in findings)
+
+
+# MLD211 always-off-flag ----------------------------------------------------------------------
+
+FLAG_CONFIG = "USE_MIXUP = False\nLR = 0.1\n"
+FLAG_USE = """
+import config
+
+def train(x):
+    if config.USE_MIXUP:
+        x = x[::-1]
+    return x
+"""
+
+
+def test_a_flag_read_through_its_module_is_always_off() -> None:
+    found = run_rule(AlwaysOffFlag, {"config.py": FLAG_CONFIG, "train.py": FLAG_USE})
+    assert lines(found) == [("train.py", 4)]
+    assert found[0].end_line == 5
+    assert "set once at config.py:1" in found[0].message
+    assert [(r.path, r.line) for r in found[0].related] == [("config.py", 1)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        ({"main.py": "import config\nconfig.USE_MIXUP = True\n"}, "assigned from outside"),
+        (
+            {"main.py": "import config\nsetattr(config, 'USE_MIXUP', True)\n"},
+            "setattr by name",
+        ),
+        (
+            {"main.py": "import config\nfor k, v in {}.items():\n    setattr(config, k, v)\n"},
+            "attributes set from computed names",
+        ),
+        (
+            {"test_train.py": "from unittest import mock\nmock.patch('config.USE_MIXUP', True)\n"},
+            "patched in a test",
+        ),
+        (
+            {
+                "main.py": (
+                    "import argparse\np = argparse.ArgumentParser()\n"
+                    "p.add_argument('--use-mixup', action='store_true')\n"
+                )
+            },
+            "an argparse option of the same name",
+        ),
+        ({"conf/train.yaml": "use_mixup: true\n"}, "a key of a config file"),
+    ],
+)
+def test_a_flag_that_something_may_change_is_left_alone(extra: dict[str, str], why: str) -> None:
+    files = {"config.py": FLAG_CONFIG, "train.py": FLAG_USE, **extra}
+    assert run_rule(AlwaysOffFlag, files) == [], why
+
+
+def test_a_flag_rebound_through_global_is_left_alone() -> None:
+    source = """
+    DEBUG = False
+
+    def enable():
+        global DEBUG
+        DEBUG = True
+
+    def log(x):
+        if DEBUG:
+            print(x)
+    """
+    assert run_rule(AlwaysOffFlag, {"app.py": source}) == []
+
+
+def test_the_else_branch_of_a_negated_flag_and_conjunctions_are_dead() -> None:
+    source = """
+    FAST = False
+    LIMIT = None
+
+    def run(x):
+        if not FAST:
+            x = x + 1
+        else:
+            x = x - 1
+        if FAST and x > 3:
+            print(x)
+        if LIMIT is not None:
+            x = x[:LIMIT]
+        y = 1 if FAST else 2
+        if FAST or x:
+            print("kept: x decides")
+        return x, y
+    """
+    found = run_rule(AlwaysOffFlag, {"app.py": source})
+    assert lines(found) == [("app.py", 5), ("app.py", 9), ("app.py", 11), ("app.py", 13)]
+    assert "its else branch never runs (line 8" in found[0].message
+
+
+def test_a_dead_branch_inside_a_dead_branch_is_reported_once() -> None:
+    source = """
+    OLD = False
+
+    if OLD:
+        if OLD:
+            print("twice dead")
+    """
+    assert lines(run_rule(AlwaysOffFlag, {"app.py": source})) == [("app.py", 3)]
+
+
+def test_a_parameter_flag_passed_positionally_or_by_splat_is_alive() -> None:
+    library = """
+    def train_model(x, augment=False):
+        if augment:
+            x = x * 2
+        return x
+    """
+    positional = "from lib import train_model\ntrain_model([1], True)\n"
+    splat = "from lib import train_model\nkw = {}\ntrain_model([1], **kw)\n"
+    as_value = "from lib import train_model\nsteps = [train_model]\n"
+    never = "from lib import train_model\ntrain_model([1])\n"
+    assert run_rule(AlwaysOffFlag, {"lib.py": library, "run.py": positional}) == []
+    assert run_rule(AlwaysOffFlag, {"lib.py": library, "run.py": splat}) == []
+    assert run_rule(AlwaysOffFlag, {"lib.py": library, "run.py": as_value}) == []
+    found = run_rule(AlwaysOffFlag, {"lib.py": library, "run.py": never})
+    assert lines(found) == [("lib.py", 2)]
+    assert "parameter `augment` of `train_model` defaults to False" in found[0].message
+
+
+def test_a_config_class_field_never_set_is_an_always_off_flag() -> None:
+    files = {
+        "config.py": """
+        from dataclasses import dataclass
+
+        @dataclass
+        class TrainConfig:
+            lr: float = 1e-3
+            use_ema: bool = False
+        """,
+        "train.py": """
+        from config import TrainConfig
+
+        cfg = TrainConfig(lr=3e-4)
+        if cfg.use_ema:
+            print("ema")
+        """,
+    }
+    assert lines(run_rule(AlwaysOffFlag, files)) == [("train.py", 4)]
+    files["sweep.py"] = "from config import TrainConfig\nTrainConfig(use_ema=True)\n"
+    assert run_rule(AlwaysOffFlag, files) == []
+
+
+def test_literal_tests_and_their_idioms() -> None:
+    source = """
+    if False:
+        from typing import List
+    if 0:
+        print("off")
+    while True:
+        break
+    if True:
+        pass
+    else:
+        print("never")
+
+    def gen():
+        if False:
+            yield
+    """
+    assert lines(run_rule(AlwaysOffFlag, {"app.py": source})) == [("app.py", 3), ("app.py", 7)]
+
+
+def test_a_notebook_flag_is_placed_in_its_cell() -> None:
+    notebook = "# %%\nimport pandas as pd\n# %%\nSAMPLE = False\nif SAMPLE:\n    print(1)\n"
+    found = run_rule(AlwaysOffFlag, {"eda.ipynb": notebook})
+    assert [(f.cell, f.line) for f in found] == [(2, 2)]
+    assert "set once at eda.ipynb cell 2:1" in found[0].message
+
+
+# MLD212 unused-definition --------------------------------------------------------------------
+
+
+def test_names_reached_by_strings_prefixes_exports_and_configs_are_used() -> None:
+    files = {
+        "losses.py": """
+        __all__ = ["exported"]
+
+        def exported(): ...
+        def by_getattr(): ...
+        def on_epoch_end(): ...
+        def handle_csv(): ...
+        def from_config(): ...
+        def dead(): ...
+        """,
+        "train.py": """
+        import losses
+
+        kind = "csv"
+        getattr(losses, "by_getattr")()
+        getattr(losses, f"handle_{kind}")()
+        """,
+        "conf/model.yaml": "_target_: losses.from_config\n",
+    }
+    found = run_rule(UnusedDefinition, files)
+    assert [f.message.split(" is ")[0] for f in found] == ["function `dead`"]
+
+
+def test_methods_overriding_a_framework_are_kept() -> None:
+    files = {
+        "model.py": """
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def forward(self, x):
+                return x
+
+            def _init_weights(self, module):
+                pass
+
+            def __repr__(self):
+                return "Net"
+
+            def unused_helper(self):
+                return 1
+
+        class Plain:
+            def _private_unused(self):
+                return 2
+        """,
+        "train.py": "from model import Net, Plain\nNet()\nPlain()\n",
+    }
+    found = run_rule(UnusedDefinition, files)
+    assert [f.message.split(" is ")[0] for f in found] == [
+        "method `Net.unused_helper`",
+        "method `Plain._private_unused`",
+    ]
+
+
+def test_a_function_used_only_in_a_notebook_is_used() -> None:
+    files = {
+        "helpers.py": "def plot_churn(df):\n    return df\n",
+        "eda.ipynb": "# %%\nfrom helpers import plot_churn\n# %%\nplot_churn(None)\n",
+    }
+    assert run_rule(UnusedDefinition, files) == []
+
+
+def test_a_librarys_public_api_is_not_reported_but_its_private_helpers_are() -> None:
+    files = {
+        "pyproject.toml": '[project]\nname = "mylib"\nversion = "1.0"\n',
+        "mylib/__init__.py": "",
+        "mylib/core.py": "def public_api():\n    pass\n\ndef _helper():\n    pass\n",
+        "mylib/_impl.py": "def used():\n    pass\n",
+        "main.py": "from mylib._impl import used\nused()\nimport mylib.core\n",
+    }
+    found = run_rule(UnusedDefinition, files)
+    assert [(f.path, f.message.split(" is ")[0]) for f in found] == [
+        ("mylib/core.py", "function `_helper`")
+    ]
+
+
+def test_tests_and_vendored_code_are_not_reported() -> None:
+    files = {
+        "tests/test_model.py": "def helper():\n    pass\n\ndef test_x():\n    pass\n",
+        "externals/six.py": "def unused_shim():\n    pass\n",
+        "main.py": "import externals.six\nprint(1)\n",
+    }
+    assert run_rule(UnusedDefinition, files) == []
+
+
+# MLD213 orphan-module ------------------------------------------------------------------------
+
+HELPER = "def clean(df):\n    return df.dropna()\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        ({"pipeline/run.py": "import helper\nhelper.clean(None)\n"}, "a script's bare import"),
+        ({"Makefile": "clean:\n\tpython -m helper\n"}, "python -m in a Makefile"),
+        ({"dvc.yaml": "stages:\n  clean:\n    cmd: python pipeline/helper.py\n"}, "a DVC stage"),
+        (
+            {"loader.py": "import importlib\nimportlib.import_module('pipeline.helper')\n"},
+            "a string",
+        ),
+        (
+            {
+                "pipeline/__init__.py": (
+                    "import importlib\ndef load(n):\n    importlib.import_module(n)\n"
+                )
+            },
+            "a package that loads its modules by name",
+        ),
+    ],
+)
+def test_a_module_reached_some_other_way_is_not_orphaned(extra: dict[str, str], why: str) -> None:
+    files = {"pipeline/helper.py": HELPER, "pipeline/main.py": "print('main')\n", **extra}
+    found = [f for f in run_rule(OrphanModule, files) if f.path == "pipeline/helper.py"]
+    assert found == [], why
+
+
+def test_a_module_nothing_imports_or_runs_is_orphaned() -> None:
+    files = {
+        "pipeline/helper.py": HELPER,
+        "pipeline/main.py": "print('main')\n",
+        "pipeline/script.py": "import pandas as pd\npd.read_csv('x.csv').describe()\n",
+        "tests/test_helper.py": "def test_clean():\n    pass\n",
+        "setup.py": "from setuptools import setup\n",
+    }
+    found = run_rule(OrphanModule, files)
+    assert lines(found) == [("pipeline/helper.py", 1)]
+    assert "`clean`" in found[0].message
+
+
+def test_only_private_modules_of_a_library_can_be_orphaned() -> None:
+    files = {
+        "setup.cfg": "[metadata]\nname = mylib\n",
+        "mylib/__init__.py": "",
+        "mylib/public.py": HELPER,
+        "mylib/_private.py": HELPER,
+    }
+    assert lines(run_rule(OrphanModule, files)) == [("mylib/_private.py", 1)]
+
+
+# MLD214 versioned-copy -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stem", "base"),
+    [
+        ("train_v2_old", "train"),
+        ("model_v3_final", "model"),
+        ("features-old", "features"),
+        ("exp_lgbm_dart", "lgbm_dart"),
+        ("Copy of eda", "eda"),
+        ("train (1)", "train"),
+        ("02_demand_forecast-Copy1", "02_demand_forecast"),
+        ("utils_backup", "utils"),
+    ],
+)
+def test_versioned_names_are_read_as_base_and_markers(stem: str, base: str) -> None:
+    name = parse_name(stem)
+    assert name is not None and name.base == base
+
+
+@pytest.mark.parametrize("stem", ["03_train_lgbm", "train2", "resnet", "v2", "01_load"])
+def test_plain_names_are_not_versions(stem: str) -> None:
+    assert parse_name(stem) is None
+
+
+def test_normalised_lines_ignore_layout_and_comments() -> None:
+    assert normalised_lines(["  x  =  1  ", "", "# note", "    y = 2"]) == ["x = 1", "y = 2"]
+
+
+TRAIN = """
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+df = pd.read_csv("train.csv")
+X, y = df.drop(columns="churn"), df["churn"]
+model = LogisticRegression(C=0.5)
+model.fit(X, y)
+print(model.score(X, y))
+"""
+
+
+def test_a_notebook_copy_is_compared_with_its_original() -> None:
+    cells = "# %%\n" + TRAIN.replace("C=0.5", "C=1.0")
+    files = {"eda.ipynb": "# %%\n" + TRAIN, "eda-Copy1.ipynb": cells}
+    found = run_rule(VersionedCopy, files)
+    assert lines(found) == [("eda-Copy1.ipynb", 1)]
+    assert "versioned copy of eda.ipynb" in found[0].message
+    assert [r.path for r in found[0].related] == ["eda.ipynb"]
+
+
+def test_a_versioned_file_that_is_imported_or_run_by_the_pipeline_is_live() -> None:
+    copy = TRAIN.replace("C=0.5", "C=0.1")
+    assert run_rule(VersionedCopy, {"train.py": TRAIN, "train_v2.py": copy}) != []
+    run_by_make = {
+        "train.py": TRAIN,
+        "train_v2.py": copy,
+        "Makefile": "all:\n\tpython train_v2.py\n",
+    }
+    assert run_rule(VersionedCopy, run_by_make) == []
+
+
+def test_the_newest_plain_version_is_the_live_one() -> None:
+    files = {
+        "model_v2.py": TRAIN,
+        "model_v3.py": TRAIN.replace("0.5", "0.7"),
+        "model_v1_old.py": TRAIN,
+    }
+    found = run_rule(VersionedCopy, files)
+    assert [(f.path, f.related[0].path) for f in found] == [
+        ("model_v1_old.py", "model_v3.py"),
+        ("model_v2.py", "model_v3.py"),
+    ]
+
+
+# the demo and the plumbing -------------------------------------------------------------------
+
+
+def test_the_demo_projects_dead_experiment_is_found() -> None:
+    config = Config(root=DEMO, select=["MLD211", "MLD212", "MLD213", "MLD214"])
+    result = analyse([DEMO], config, jobs=1, use_cache=False)
+    found = {(f.rule, f.path, f.line) for f in result.findings}
+    assert ("MLD211", "train_v2_old.py", 40) in found  # USE_NEW_FEATURES = False, line 15
+    assert ("MLD214", "train_v2_old.py", 1) in found
+    copy = next(f for f in result.findings if f.rule == "MLD214")
+    assert "train.py" in copy.message and "%" in copy.message
+
+
+def test_without_a_root_the_rules_read_nothing_and_stay_silent(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("X = False\nif X:\n    pass\n")
+    result = analyse([tmp_path], Config(root=tmp_path), jobs=1, use_cache=False)
+    assert result.graph is not None
+    graph = ProjectGraph(list(result.graph.modules()))
+    if getattr(graph, "root", None) is not None:  # pragma: no cover - a graph built with a root
+        pytest.skip("ProjectGraph(facts) has a root here")
+    assert all(usage is None for usage in project_usage(graph).modules.values())
+    rule = AlwaysOffFlag(graph, {})
+    rule.check()
+    assert rule.reports == []
+
+
+def test_a_module_that_does_not_parse_gives_no_usage() -> None:
+    assert extract("def broken(:\n", "m") is None
+    usage = extract("import a.b as c\nif c.FLAG:\n    pass\n", "m")
+    assert usage is not None and usage.guards[0].test == ("a", "a.b", "FLAG")

@@ -29,17 +29,24 @@ from mldebt.debt import FileDebt, debt_ratio, rating
 
 #: Node kinds left out of the picture: what modules define, not how the project is wired.
 HIDDEN_KINDS = frozenset({"function", "class", "method", "variable", "symbol"})
-HIDDEN_EDGE_KINDS = frozenset({"defines"})
+#: Kinds left out to keep the picture about modules, data and models; the page counts them.
+LEFT_OUT_KINDS = frozenset({"signal"})
+#: Edges that point at what is depended on; the others point the way data flows.
+STRUCTURE_EDGE_KINDS = frozenset({"imports", "defines", "calls"})
+#: The order of kinds in the legend and which kinds are trimmed last.
+KIND_ORDER = {"module": 0, "folder": 1, "file": 2, "artifact": 3, "model": 4}
 MAX_NODES = 150
 
 KIND_NAMES = {
-    "module": "modules",
-    "folder": "folders of modules",
-    "file": "files missing from the graph (they did not parse)",
+    "module": "modules (circles)",
+    "folder": "folders of modules (circles)",
+    "file": "files missing from the graph, as they did not parse (squares)",
+    "artifact": "artifacts the code reads or writes (small squares)",
+    "model": "models (diamonds)",
 }
 
 COLUMN = 128.0  # horizontal distance between node centres
-ROW = 92.0  # vertical distance between rows
+ROW = 84.0  # vertical distance between rows
 MARGIN = 48.0
 TOP = 76.0  # room above the first row for arcs between nodes of one row
 ROW_MAX = 10  # nodes per row before a layer wraps
@@ -78,7 +85,15 @@ class Edge:
     target: str
     kinds: tuple[str, ...]
     count: int
+
+    @property
+    def flow(self) -> bool:
+        """A data edge (reads, writes, trains-on, ...), not a dependency."""
+        return any(k not in STRUCTURE_EDGE_KINDS for k in self.kinds)
+
     d: str = ""  # the SVG path
+    s: int = 0  # positions of the source and target in GraphView.nodes
+    t: int = 0
 
 
 @dataclass
@@ -88,13 +103,26 @@ class GraphView:
     width: float = 0.0
     height: float = 0.0
     total: int = 0  # nodes in the graph before summarising
+    left_out: dict[str, int] = field(default_factory=dict)  # kinds not drawn, and how many
     note: str = ""  # how the picture was summarised, if it was
     isolated_from: float | None = None  # y above the grid of unconnected nodes
 
     @property
     def kinds(self) -> list[str]:
-        order = {"module": 0, "folder": 1}
-        return sorted({n.kind for n in self.nodes}, key=lambda k: (order.get(k, 2), k))
+        return sorted({n.kind for n in self.nodes}, key=lambda k: (KIND_ORDER.get(k, 9), k))
+
+    @property
+    def structure_kinds(self) -> list[str]:
+        return sorted({k for e in self.edges for k in e.kinds if k in STRUCTURE_EDGE_KINDS})
+
+    @property
+    def flow_kinds(self) -> list[str]:
+        return sorted({k for e in self.edges for k in e.kinds if k not in STRUCTURE_EDGE_KINDS})
+
+    @property
+    def dense(self) -> bool:
+        """Many links: the picture draws them fainter."""
+        return len(self.edges) > 2 * max(len(self.nodes), 30)
 
     @property
     def kind_names(self) -> list[str]:
@@ -117,7 +145,14 @@ def _describe(node_id: str, data: Mapping[str, Any]) -> tuple[str, str, str]:
     name = node_id.split(":", 1)[1] if ":" in node_id else node_id
     if kind == "module" and isinstance(path, str):
         return kind, path.rsplit("/", 1)[-1], f"{path} (module {name})"
-    return kind, name.rsplit("/", 1)[-1] or name, f"{kind} {name}"
+    label = str(data.get("label") or name)
+    short = label
+    if kind == "artifact":
+        short = label.rstrip("/").rsplit("/", 1)[-1] or label
+    elif " (" in label:  # "LogisticRegression (train.py:46)", "model (models/m.joblib)"
+        head, _, where = label.partition(" (")
+        short = head if head != kind else where.rstrip(")").rsplit("/", 1)[-1]
+    return kind, short, f"{kind} {label}"
 
 
 def build(
@@ -134,8 +169,13 @@ def build(
         if data.get("kind") in HIDDEN_KINDS:
             continue
         kind, label, title = _describe(node_id, data)
-        path = data.get("path") if isinstance(data.get("path"), str) else None
-        node = Node(node_id, _label(label), title, kind, path if path in files else None)
+        if kind in LEFT_OUT_KINDS:
+            view.left_out[kind] = view.left_out.get(kind, 0) + 1
+            continue
+        path = data.get("path")
+        # A module's debt is its file's; other nodes (a model made in a file) are not the file.
+        mine = path if kind == "module" and isinstance(path, str) and path in files else None
+        node = Node(node_id, _label(label), title, kind, mine)
         if node.path is not None:
             debt = files[node.path]
             node.debt_minutes, node.findings, node.rating = (
@@ -169,8 +209,6 @@ def build(
     pairs: dict[tuple[str, str], set[str]] = {}
     counts: dict[tuple[str, str], int] = {}
     for source, target, kind in graph.edges(data="kind"):
-        if kind in HIDDEN_EDGE_KINDS:
-            continue
         a, b = group.get(source), group.get(target)
         if a is None or b is None or a == b or a not in shown or b not in shown:
             continue
@@ -186,31 +224,44 @@ def build(
 def _summarise(
     nodes: dict[str, Node], files: Mapping[str, FileDebt], max_nodes: int
 ) -> tuple[dict[str, Node], dict[str, str], str]:
-    """Group file nodes by folder, as deep as ``max_nodes`` allows; trim if still too many."""
+    """Group file nodes by folder: top-level folders first, then the largest groups opened
+    into their subfolders while the picture stays within ``max_nodes``; trim if even the
+    top-level grouping is too many."""
     filed = {n.id: n for n in nodes.values() if n.path is not None and n.path in files}
     others = {n.id: n for n in nodes.values() if n.id not in filed}
-    deepest = max(
-        (len(files[n.path].folder.split("/")) for n in filed.values() if n.path), default=0
-    )
 
-    def grouped(depth: int) -> dict[str, list[Node]]:
+    def split(depth: int, members: list[Node]) -> dict[str, list[Node]]:
+        """``members`` grouped by their folder's first ``depth`` parts (files above that
+        depth stand alone)."""
         groups: dict[str, list[Node]] = {}
-        for node in filed.values():
-            folder = files[node.path].folder if node.path else ""
-            key = "/".join(folder.split("/")[:depth]) if folder else ""
-            groups.setdefault(f"folder:{key}" if key else node.id, []).append(node)
+        for node in members:
+            parts = files[node.path].folder.split("/") if node.path else [""]
+            key = f"folder:{'/'.join(parts[:depth])}" if len(parts) >= depth and parts[0] else ""
+            groups.setdefault(key or node.id, []).append(node)
         return groups
 
-    groups = grouped(1)
-    for depth in range(deepest, 0, -1):
-        candidate = grouped(depth)
-        if len(candidate) + len(others) <= max_nodes:
-            groups = candidate
+    groups = split(1, list(filed.values()))
+    budget = max_nodes - len(others)
+    opened: set[str] = set()
+    while True:
+        candidates = sorted(
+            (k for k in groups if k.startswith("folder:") and k not in opened),
+            key=lambda k: (-len(groups[k]), k),
+        )
+        for key in candidates:
+            depth = key.count("/") + 2
+            parts = split(depth, groups[key])
+            opened.add(key)
+            if len(groups) - 1 + len(parts) <= budget:
+                del groups[key]
+                groups.update(parts)
+                break
+        else:
             break
     shown: dict[str, Node] = dict(others)
     mapping: dict[str, str] = {n: n for n in others}
-    for key, members in groups.items():
-        if len(members) == 1 and not key.startswith("folder:"):
+    for key, members in sorted(groups.items()):
+        if len(members) == 1:
             node = members[0]
         else:
             folder = key.removeprefix("folder:")
@@ -232,9 +283,12 @@ def _summarise(
             mapping[member.id] = node.id
     note = f"{len(nodes)} nodes, grouped by folder into {len(shown)}"
     if len(shown) > max_nodes:
-        keep = sorted(shown.values(), key=lambda n: (-n.debt_minutes, -n.members, n.id))
+        keep = sorted(
+            shown.values(),
+            key=lambda n: (KIND_ORDER.get(n.kind, 9) > 2, -n.debt_minutes, -n.members, n.id),
+        )
         kept = {n.id: n for n in keep[:max_nodes]}
-        note += f"; the {max_nodes} with the most debt are shown"
+        note += f"; {max_nodes} are shown, modules and folders first, most debt first"
         shown = kept
     return shown, mapping, note + "."
 
@@ -265,16 +319,16 @@ def _layout(view: GraphView) -> None:
     layers: list[list[str]] = []
     if connected:
         sub = simple.subgraph(connected)
-        condensed = nx.condensation(sub)
-        depth: dict[int, int] = {}
-        for part in nx.topological_sort(condensed):
-            preds = [depth[p] for p in condensed.predecessors(part)]
-            depth[part] = max(preds) + 1 if preds else 0
-        mapping = condensed.graph["mapping"]
+        order = {n: (nodes[n].title, n) for n in connected}
+        dag = nx.DiGraph(sub)
+        dag.remove_edges_from(_back_edges(sub, order))
+        depth: dict[str, int] = {}
+        for node_id in nx.lexicographical_topological_sort(dag, key=order.__getitem__):
+            preds = [depth[p] for p in dag.predecessors(node_id)]
+            depth[node_id] = max(preds) + 1 if preds else 0
         layers = [[] for _ in range(max(depth.values()) + 1)]
-        for node_id in connected:
-            layers[depth[mapping[node_id]]].append(node_id)
-        layers = [sorted(layer, key=lambda n: nodes[n].title) for layer in layers]
+        for node_id in sorted(connected, key=order.__getitem__):
+            layers[depth[node_id]].append(node_id)
         _order(layers, sub)
 
     rows = [layer[i : i + ROW_MAX] for layer in layers for i in range(0, len(layer), ROW_MAX)]
@@ -294,8 +348,47 @@ def _layout(view: GraphView) -> None:
             _place(isolated[i : i + ROW_MAX], nodes, y, view.width)
             y += ROW
     view.height = round(y - ROW + MARGIN + 16, 1)
+    position = {n.id: k for k, n in enumerate(view.nodes)}
     for edge in view.edges:
         edge.d = _curve(nodes[edge.source], nodes[edge.target])
+        edge.s, edge.t = position[edge.source], position[edge.target]
+
+
+def _back_edges(graph: nx.DiGraph, order: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """Edges that close a cycle, chosen by Eades, Lin and Smyth's greedy heuristic: sinks go
+    last, sources first, otherwise the node with the most outgoing over incoming edges goes
+    next; the edges that then point backwards are few. Leaving them out of the layering makes
+    the rest flow one way (they are still drawn, swinging back up)."""
+    left = set(graph)
+    head: list[str] = []
+    tail: list[str] = []
+
+    def degree(node: str, incoming: bool) -> int:
+        near = graph.predecessors(node) if incoming else graph.successors(node)
+        return sum(1 for other in near if other in left and other != node)
+
+    while left:
+        changed = True
+        while changed:
+            changed = False
+            for node in sorted(left, key=order.__getitem__):
+                if degree(node, incoming=False) == 0:
+                    tail.append(node)
+                    left.discard(node)
+                    changed = True
+                elif degree(node, incoming=True) == 0:
+                    head.append(node)
+                    left.discard(node)
+                    changed = True
+        if left:
+            best = max(
+                sorted(left, key=order.__getitem__),
+                key=lambda n: degree(n, incoming=False) - degree(n, incoming=True),
+            )
+            head.append(best)
+            left.discard(best)
+    position = {node: k for k, node in enumerate(head + tail[::-1])}
+    return {(a, b) for a, b in graph.edges if position[a] >= position[b]}
 
 
 def _order(layers: list[list[str]], graph: nx.DiGraph) -> None:
@@ -340,7 +433,9 @@ def _curve(a: Node, b: Node) -> str:
         )
     if b.y > a.y:  # downwards: leave below the label
         x1, y1, x2, y2 = a.x, a.y + a.r + LABEL_DROP, b.x, b.y - b.r - gap
-    else:  # upwards: enter below the target's label
-        x1, y1, x2, y2 = a.x, a.y - a.r, b.x, b.y + b.r + LABEL_DROP + gap
-    middle = (y1 + y2) / 2
-    return f"M{x1:.1f},{y1:.1f} C{x1:.1f},{middle:.1f} {x2:.1f},{middle:.1f} {x2:.1f},{y2:.1f}"
+        middle = (y1 + y2) / 2
+        return f"M{x1:.1f},{y1:.1f} C{x1:.1f},{middle:.1f} {x2:.1f},{middle:.1f} {x2:.1f},{y2:.1f}"
+    # Upwards (an edge that closes a cycle): swing out to the side, so it reads as going back.
+    x1, y1, x2, y2 = a.x + a.r, a.y, b.x + b.r + gap, b.y
+    swing = max(x1, x2) + 40 + abs(y1 - y2) / 6
+    return f"M{x1:.1f},{y1:.1f} C{swing:.1f},{y1:.1f} {swing:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"

@@ -242,6 +242,53 @@
     apply();
   });
 
+  /* Pointing at (or focusing) a graph node brings out its links and neighbours. */
+  var graph = document.querySelector("svg.graph");
+  if (graph) {
+    var edgesOf = {};
+    Array.prototype.forEach.call(graph.querySelectorAll(".edge"), function (edge) {
+      ["data-s", "data-t"].forEach(function (end) {
+        var n = edge.getAttribute(end);
+        (edgesOf[n] = edgesOf[n] || []).push(edge);
+      });
+    });
+    var nodes = graph.querySelectorAll(".node");
+    var lit = [];
+    var clear = function () {
+      graph.classList.remove("focus");
+      lit.forEach(function (item) {
+        item.classList.remove("hot");
+      });
+      lit = [];
+    };
+    var light = function (node) {
+      clear();
+      var n = node.getAttribute("data-n");
+      graph.classList.add("focus");
+      node.classList.add("hot");
+      lit.push(node);
+      (edgesOf[n] || []).forEach(function (edge) {
+        edge.classList.add("hot");
+        lit.push(edge);
+        var other = nodes[Number(edge.getAttribute(edge.getAttribute("data-s") === n ? "data-t" : "data-s"))];
+        if (other) {
+          other.classList.add("hot");
+          lit.push(other);
+        }
+      });
+    };
+    Array.prototype.forEach.call(nodes, function (node) {
+      node.addEventListener("mouseenter", function () {
+        light(node);
+      });
+      node.addEventListener("focus", function () {
+        light(node);
+      });
+      node.addEventListener("mouseleave", clear);
+      node.addEventListener("blur", clear);
+    });
+  }
+
   /* A link to a rule's docs opens them. */
   function openRule() {
     var match = /^#rule-([A-Za-z0-9]+)$/.exec(location.hash);
@@ -254,6 +301,12 @@
   /* Code-point order, as paths sort everywhere else in mldebt. */
   function compare(x, y) {
     return x < y ? -1 : x > y ? 1 : 0;
+  }
+
+  /* A cell's sort key: its data-v, else its text. */
+  function key(cell) {
+    var v = cell.getAttribute("data-v");
+    return v === null ? cell.textContent.trim() : v;
   }
 
   /* Sortable tables: a button in each heading; aria-sort says the order. */
@@ -277,12 +330,10 @@
         var rows = Array.prototype.slice.call(body.rows);
         var sign = order === "ascending" ? 1 : -1;
         rows.sort(function (a, b) {
-          var x = a.cells[column].getAttribute("data-v");
-          var y = b.cells[column].getAttribute("data-v");
+          var x = key(a.cells[column]);
+          var y = key(b.cells[column]);
           var result = numeric ? parseFloat(x) - parseFloat(y) : compare(x, y);
-          if (result === 0) {
-            return compare(a.cells[0].getAttribute("data-v"), b.cells[0].getAttribute("data-v"));
-          }
+          if (result === 0) return compare(key(a.cells[0]), key(b.cells[0]));
           return sign * result;
         });
         var fragment = document.createDocumentFragment();

@@ -93,7 +93,8 @@ class Usage:
     bindings: dict[str, int] = field(default_factory=dict)  # module-level binding counts
     constants: dict[str, tuple[int, Any]] = field(default_factory=dict)  # bound once, falsy
     class_constants: dict[str, list[tuple[str, int, Any]]] = field(default_factory=dict)
-    attr_stores: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+    #: attribute name -> (line, falsy value or "<other>", owning class for ``self.x = ...``)
+    attr_stores: dict[str, list[tuple[int, Any, str]]] = field(default_factory=dict)
     global_stores: set[str] = field(default_factory=set)
     keywords: set[str] = field(default_factory=set)
     calls: dict[str, tuple[int, bool]] = field(default_factory=dict)  # name -> (max pos, splat)
@@ -474,7 +475,8 @@ class _Collector(ast.NodeVisitor):
 
     def _setattr(self, receiver: ast.expr, name: ast.expr) -> None:
         if isinstance(name, ast.Constant) and isinstance(name.value, str):
-            self.usage.attr_stores.setdefault(name.value, []).append((receiver.lineno, _OTHER))
+            entry = (receiver.lineno, _OTHER, "")
+            self.usage.attr_stores.setdefault(name.value, []).append(entry)
         else:
             self.usage.dynamic_setattr.add(self._receiver(receiver))
 
@@ -513,18 +515,19 @@ class _Collector(ast.NodeVisitor):
             if id(node) not in self.callees:
                 self.usage.value_uses.add(node.attr)
         else:
-            value: Any = _OTHER
-            parent_value = getattr(node, "_assigned", None)
-            if parent_value is not None:
-                value = parent_value
-            self.usage.attr_stores.setdefault(node.attr, []).append((node.lineno, value))
+            assigned = getattr(node, "_assigned", None)
+            value = assigned[0] if assigned is not None else _OTHER
+            owner = ""
+            if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+                owner = self.classes[-1] if self.classes else ""
+            self.usage.attr_stores.setdefault(node.attr, []).append((node.lineno, value, owner))
         self.visit(node.value)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         falsy, value = _literal(node.value)
         for target in node.targets:
             if isinstance(target, ast.Attribute) and falsy:
-                target._assigned = value  # type: ignore[attr-defined]
+                target._assigned = (value,)  # type: ignore[attr-defined]
         if _is_all(node.targets):
             self.usage.exports = _strings(node.value)
             return
@@ -533,7 +536,7 @@ class _Collector(ast.NodeVisitor):
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         falsy, value = _literal(node.value)
         if isinstance(node.target, ast.Attribute) and falsy:
-            node.target._assigned = value  # type: ignore[attr-defined]
+            node.target._assigned = (value,)  # type: ignore[attr-defined]
         self.generic_visit(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
@@ -1085,3 +1088,78 @@ def lines_text(facts: ModuleFacts, start: int, end: int) -> str:
         cells = CellMap.from_list(facts.cells)
         start, end = cells.locate(start)[1], cells.locate(end)[1]
     return f"line {start}" if start == end else f"lines {start}-{end}"
+
+
+#: Bases from outside the project whose hooks :data:`unused_definitions.HOOKS` knows, so the
+#: other methods of their subclasses can be judged; any other outside base may call anything.
+KNOWN_BASES = frozenset(
+    {
+        "object",
+        "torch.nn.Module",
+        "torch.nn.modules.module.Module",
+        "torch.utils.data.Dataset",
+        "torch.utils.data.IterableDataset",
+        "torch.utils.data.dataset.Dataset",
+        "sklearn.base.BaseEstimator",
+        "sklearn.base.TransformerMixin",
+        "sklearn.base.ClassifierMixin",
+        "sklearn.base.RegressorMixin",
+        "keras.layers.Layer",
+        "keras.Model",
+        "tensorflow.keras.layers.Layer",
+        "tensorflow.keras.Model",
+        "tf.keras.layers.Layer",
+        "tf.keras.Model",
+        "Exception",
+        "ValueError",
+        "RuntimeError",
+        "TypeError",
+        "KeyError",
+        "dict",
+        "list",
+    }
+)
+
+
+class ClassIndex:
+    """The project's classes by name, to follow a class's bases through the project."""
+
+    def __init__(self, graph: ProjectGraph, project: ProjectUsage) -> None:
+        self.by_name: dict[str, list[tuple[ModuleFacts, Definition]]] = {}
+        self.usages: dict[str, Usage] = {}
+        for facts in graph.modules():
+            usage = project.usage(facts)
+            if usage is None:
+                continue
+            self.usages[facts.path] = usage
+            for definition in usage.definitions:
+                if definition.kind == "class":
+                    self.by_name.setdefault(definition.name, []).append((facts, definition))
+
+    def find(self, facts: ModuleFacts, qualname: str) -> Definition | None:
+        usage = self.usages.get(facts.path)
+        if usage is None:
+            return None
+        return next((d for d in usage.definitions if d.qualname == qualname), None)
+
+    def lineage(
+        self, facts: ModuleFacts, cls: Definition
+    ) -> tuple[list[tuple[ModuleFacts, Definition]], set[str]]:
+        """The class and its ancestors in the project, and the bases found outside it."""
+        seen: list[tuple[ModuleFacts, Definition]] = []
+        outside: set[str] = set()
+        todo = [(facts, cls)]
+        while todo:
+            current = todo.pop()
+            if any(current[1] is d for _, d in seen):
+                continue
+            seen.append(current)
+            for base in current[1].bases:
+                if base in ("", "object"):
+                    continue
+                found = self.by_name.get(base.rpartition(".")[2], [])
+                if found:
+                    todo.extend(found)
+                else:
+                    outside.add(base)
+        return seen, outside

@@ -11,6 +11,7 @@ from mldebt.findings import Location, Severity
 from mldebt.graph import ProjectGraph
 from mldebt.rule import BAD, GOOD, ProjectRule
 from mldebt_rules._usage import (
+    ClassIndex,
     Guard,
     ProjectUsage,
     Test,
@@ -59,7 +60,9 @@ class FlagIndex:
         self.value_uses: set[str] = set()
         self.calls: dict[str, tuple[int, bool]] = {}
         self.dynamic: set[str] = set()  # modules whose attributes are set by computed names
-        self.attr_bindings: dict[str, list[tuple[str, int, Any]]] = {}
+        #: attribute name -> (path, line, value, owning class qualname or "")
+        self.attr_bindings: dict[str, list[tuple[str, int, Any, str]]] = {}
+        self.classes = ClassIndex(graph, project)
         for facts, usage in usages:
             self.strings |= usage.strings
             self.keywords |= usage.keywords
@@ -73,13 +76,12 @@ class FlagIndex:
                 if receiver == "?" or usage.dynamic_setattr - {""}:
                     self.dynamic.add(facts.module)
             for name, stores in usage.attr_stores.items():
-                for line, value in stores:
-                    self.attr_bindings.setdefault(name, []).append((facts.path, line, value))
+                for line, value, owner in stores:
+                    entry = (facts.path, line, value, owner)
+                    self.attr_bindings.setdefault(name, []).append(entry)
             for name, entries in usage.class_constants.items():
                 for cls, line, value in entries:
-                    external = self._external_class(facts, usage, cls)
-                    marker = _OTHER if external else value
-                    self.attr_bindings.setdefault(name, []).append((facts.path, line, marker))
+                    self.attr_bindings.setdefault(name, []).append((facts.path, line, value, cls))
         self.config_names = {n.lower() for n in project.files.identifiers(("config",))}
         self.module_flags: dict[tuple[str, str], Flag] = {}
         for facts, usage in usages:
@@ -108,22 +110,26 @@ class FlagIndex:
             return False  # config.USE_X = True somewhere, or setattr(config, key, value)
         return not self._changed_by_name(name)
 
-    def _external_class(self, facts: ModuleFacts, usage: Usage, qualname: str) -> bool:
-        cls = next((d for d in usage.definitions if d.qualname == qualname), None)
+    def _owner_kept(self, facts: ModuleFacts, qualname: str) -> bool:
+        """Whether attributes of this class can only be set by the project's own code: no
+        base outside the project, no ``setattr`` by computed names in its lineage's modules,
+        never built from ``**kwargs``, never passed around as a value (a factory, a parser,
+        ``from_dict``), and not a library's public class."""
+        cls = self.classes.find(facts, qualname)
         if cls is None:
-            return True
-        local = {d.name for d in usage.definitions if d.kind == "class"}
-        for base in cls.bases:
-            if base in ("object", "") or base in local:
-                continue
-            head, _, last = base.rpartition(".")
-            target = self.graph.by_module.get(head) if head else None
-            target_usage = self.project.usage(target) if target is not None else None
-            if target_usage is None or not any(
-                d.name == last and d.kind == "class" for d in target_usage.definitions
-            ):
-                return True
-        return False
+            return False
+        lineage, outside = self.classes.lineage(facts, cls)
+        if outside:
+            return False
+        for owner_facts, owner in lineage:
+            name = owner.name
+            if owner_facts.module in self.dynamic or self.calls.get(name, (0, False))[1]:
+                return False
+            if name in self.value_uses or name in self.strings:
+                return False
+            if public_api(self.graph, self.project, owner_facts.path, name):
+                return False
+        return True
 
     # lookups ---------------------------------------------------------------------------------
     def module(self, dotted: str) -> ModuleFacts | None:
@@ -140,13 +146,13 @@ class FlagIndex:
         bindings = self.attr_bindings.get(name, [])
         if len(bindings) != 1:
             return None
-        path, line, value = bindings[0]
-        if value == _OTHER or isinstance(value, str):
+        path, line, value, owner = bindings[0]
+        if value == _OTHER or isinstance(value, str) or not owner:
             return None
         if name.startswith("__") or name in self.keywords or self._changed_by_name(name):
             return None
         facts = self.graph.by_path.get(path)
-        if facts is None or facts.module in self.dynamic:
+        if facts is None or not self._owner_kept(facts, owner):
             return None
         where = place(facts, line)
         return Flag(name, value, path, line, f"`{name}` is always {value!r} (set once at {where})")

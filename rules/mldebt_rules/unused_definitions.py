@@ -10,6 +10,8 @@ from mldebt.findings import Severity
 from mldebt.graph import ProjectGraph
 from mldebt.rule import BAD, GOOD, ProjectRule
 from mldebt_rules._usage import (
+    KNOWN_BASES,
+    ClassIndex,
     Definition,
     ProjectUsage,
     Usage,
@@ -210,6 +212,7 @@ def find_unused(graph: ProjectGraph, project: ProjectUsage) -> list[Unused]:
                 names.update(facts.references)
     skipped = {o.facts.path for o in find_orphans(graph, project)}
     skipped |= {c.copy.path for c in find_copies(graph, project)}
+    classes = ClassIndex(graph, project)
     found: list[Unused] = []
     for facts in graph.modules():
         usage = project.usage(facts)
@@ -222,7 +225,7 @@ def find_unused(graph: ProjectGraph, project: ProjectUsage) -> list[Unused]:
         for definition in usage.definitions:
             if definition.name in names or any(definition.name.startswith(p) for p in prefixes):
                 continue
-            if _kept(graph, project, facts, usage, definition):
+            if _kept(graph, project, classes, facts, usage, definition):
                 continue
             found.append(Unused(facts, definition))
     return found
@@ -231,6 +234,7 @@ def find_unused(graph: ProjectGraph, project: ProjectUsage) -> list[Unused]:
 def _kept(
     graph: ProjectGraph,
     project: ProjectUsage,
+    classes: ClassIndex,
     facts: ModuleFacts,
     usage: Usage,
     definition: Definition,
@@ -255,32 +259,15 @@ def _kept(
             or (cls.decorators and any(d not in TRANSPARENT_DECORATORS for d in cls.decorators))
         ):
             return True
-        if _external_base(graph, project, usage, cls) and name.startswith("_"):
-            return True  # private hooks of a framework base (_init_weights, _more_tags, ...)
+        _, outside = classes.lineage(facts, cls)
+        if any(base not in KNOWN_BASES for base in outside):
+            return True  # a base from elsewhere may call any method (hooks, protocols, ...)
+        if outside and name.startswith("_"):
+            return True  # private hooks of a known framework (_init_weights, _apply, ...)
         if public_api(graph, project, facts.path, owner):
             return not name.startswith("_")
         return False
     return public_api(graph, project, facts.path, name)
-
-
-def _external_base(
-    graph: ProjectGraph, project: ProjectUsage, usage: Usage, cls: Definition
-) -> bool:
-    """Whether a class derives from something defined outside the project (or unknown)."""
-    local = {d.name for d in usage.definitions if d.kind == "class"}
-    for base in cls.bases:
-        if base in ("object", "") or base in local:
-            continue
-        head, _, last = base.rpartition(".")
-        target = graph.by_module.get(head) if head else None
-        if target is not None:
-            target_usage = project.usage(target)
-            if target_usage is not None and any(
-                d.name == last and d.kind == "class" for d in target_usage.definitions
-            ):
-                continue
-        return True
-    return False
 
 
 def _describe(definition: Definition) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mldebt import analyse
+from mldebt.config import apply_overrides, load_config
 from mldebt.debt import (
     MINUTES_PER_LINE,
     Total,
@@ -286,10 +287,11 @@ def test_the_model_of_an_analysis_uses_rule_remediation_and_module_facts(repo: P
         "import os\n\n\ndef f():\n    # TODO: one\n    # x = f()\n    # y = x + 1\n    return 1\n"
     )
     commit(repo, {"pkg/mod.py": source, "main.py": "import pkg.mod\n"})
-    result = analyse([repo], jobs=1, use_cache=False)
+    registry = load_registry()
+    config = apply_overrides(load_config(repo), registry, select=["MLD201", "MLD701"])
+    result = analyse([repo], config, jobs=1, use_cache=False)
     model = of_result(result)
 
-    registry = load_registry()
     expected = {f.rule: registry.rules[f.rule] for f in result.findings}
     assert set(expected) == {"MLD701", "MLD201"}
     marker, block = expected["MLD701"].remediation(1), expected["MLD201"].remediation(2)
@@ -302,5 +304,6 @@ def test_the_model_of_an_analysis_uses_rule_remediation_and_module_facts(repo: P
 
 def test_churn_can_be_left_out(repo: Path) -> None:
     commit(repo, {"a.py": "# TODO: x\n"})
-    model = of_result(analyse([repo], jobs=1, use_cache=False), churn_days=None)
+    config = apply_overrides(load_config(repo), load_registry(), select=["MLD701"])
+    model = of_result(analyse([repo], config, jobs=1, use_cache=False), churn_days=None)
     assert not model.churn_measured

@@ -23,6 +23,9 @@ MARKER = "import pandas as pd\n\n# TODO: drop the duplicated rows\ndf = pd.read_
 COMMENTED = (
     "def fit(model, X, y):\n    # model.fit(X, y)\n    # model.save('m.pkl')\n    return 1\n"
 )
+#: For the tests about other keys: only the rules we lean on (and the analysis rules) run, so
+#: what rules added later find in MARKER (it reads a CSV) does not change the findings or gates.
+SELECT = "select = ['analysis', 'MLD201', 'MLD701']\n"
 
 
 @dataclass
@@ -74,7 +77,7 @@ def effective(*args: str | Path) -> dict[str, object]:
 
 
 def test_pyproject_is_found_walking_up_from_the_analysed_folder(tmp_path: Path) -> None:
-    write(tmp_path, {"pyproject.toml": pyproject("ignore = ['MLD701']\n")})
+    write(tmp_path, {"pyproject.toml": pyproject(SELECT + "ignore = ['MLD701']\n")})
     write(tmp_path, {"src/pipeline/clean.py": MARKER + COMMENTED})
     data = effective(tmp_path / "src" / "pipeline")
     assert data["config-file"] == str(tmp_path / "pyproject.toml")
@@ -126,7 +129,8 @@ def test_without_a_file_the_defaults_apply_and_the_root_is_the_folder(tmp_path: 
 
 
 def test_config_file_names_a_file_explicitly(tmp_path: Path) -> None:
-    write(tmp_path, {"ci/strict.toml": "fail-on = 'info'\n", "a.py": MARKER})
+    strict = SELECT + "fail-on = 'info'\n"
+    write(tmp_path, {"mldebt.toml": SELECT, "ci/strict.toml": strict, "a.py": MARKER})
     assert mldebt("check", "--no-cache", tmp_path).code == 0  # info does not fail by default
     assert (
         mldebt("check", "--no-cache", "--config", tmp_path / "ci/strict.toml", tmp_path).code == 1
@@ -173,7 +177,8 @@ def test_per_file_ignores_match_globs_relative_to_the_root(tmp_path: Path) -> No
     write(
         tmp_path,
         {
-            "mldebt.toml": """
+            "mldebt.toml": SELECT
+            + """
                 [per-file-ignores]
                 "tests/*" = ["MLD701"]
                 "notebooks/**/*.py" = ["dead-experimental-code"]
@@ -194,17 +199,18 @@ def test_per_file_ignores_match_globs_relative_to_the_root(tmp_path: Path) -> No
 
 def test_exclude_replaces_and_extend_exclude_adds_patterns(tmp_path: Path) -> None:
     files = {"a.py": MARKER, "legacy/b.py": MARKER, "build/c.py": MARKER}
-    write(tmp_path, {**files, "mldebt.toml": "extend-exclude = ['legacy/']\n"})
+    write(tmp_path, {**files, "mldebt.toml": SELECT + "extend-exclude = ['legacy/']\n"})
     assert [p for p, _ in rules_found(tmp_path)] == ["a.py"]  # build/ is a default exclude
-    write(tmp_path, {"mldebt.toml": "exclude = ['legacy/']\n"})
+    write(tmp_path, {"mldebt.toml": SELECT + "exclude = ['legacy/']\n"})
     assert [p for p, _ in rules_found(tmp_path)] == ["a.py", "build/c.py"]
 
 
 def test_respect_gitignore_can_be_switched_off(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     write(tmp_path, {".gitignore": "generated/\n", "generated/g.py": MARKER, "a.py": MARKER})
+    write(tmp_path, {"mldebt.toml": SELECT})
     assert [p for p, _ in rules_found(tmp_path)] == ["a.py"]
-    write(tmp_path, {"mldebt.toml": "respect-gitignore = false\n"})
+    write(tmp_path, {"mldebt.toml": SELECT + "respect-gitignore = false\n"})
     assert [p for p, _ in rules_found(tmp_path)] == ["a.py", "generated/g.py"]
 
 
@@ -212,7 +218,8 @@ def test_severity_overrides_take_the_most_precise_selector(tmp_path: Path) -> No
     write(
         tmp_path,
         {
-            "mldebt.toml": """
+            "mldebt.toml": SELECT
+            + """
                 [severity]
                 ALL = "info"
                 dead-experimental-code = "warning"
@@ -239,9 +246,9 @@ def test_rule_options_are_set_by_code_or_name(tmp_path: Path) -> None:
 
 
 def test_fail_on_in_the_file_sets_the_gate(tmp_path: Path) -> None:
-    write(tmp_path, {"a.py": MARKER})  # one info finding
+    write(tmp_path, {"mldebt.toml": SELECT, "a.py": MARKER})  # one info finding
     assert mldebt("check", "--no-cache", tmp_path).code == 0
-    write(tmp_path, {"mldebt.toml": "fail-on = 'info'\n"})
+    write(tmp_path, {"mldebt.toml": SELECT + "fail-on = 'info'\n"})
     assert mldebt("check", "--no-cache", tmp_path).code == 1
 
 
@@ -301,7 +308,7 @@ def test_cli_fail_on_and_exclude_override_the_file(tmp_path: Path) -> None:
     write(
         tmp_path,
         {
-            "mldebt.toml": "fail-on = 'info'\nexclude = ['old/']\n",
+            "mldebt.toml": SELECT + "fail-on = 'info'\nexclude = ['old/']\n",
             "a.py": MARKER,
             "old/b.py": MARKER,
         },
@@ -343,7 +350,8 @@ def test_mldebt_config_prints_the_effective_configuration(tmp_path: Path) -> Non
     rules = {rule["code"]: rule for rule in data["enabled-rules"]}  # type: ignore[attr-defined]
     assert rules["MLD201"]["severity"] == "error"
     assert rules["MLD701"]["options"] == {"markers": ["TODO"]}
-    assert set(rules) == {r.code for r in load_registry().sorted()}
+    stable = {r.code for r in load_registry().sorted() if r.status != "preview"}
+    assert set(rules) == stable  # every rule but those in preview is on by default
 
 
 def test_mldebt_config_defaults_to_the_current_folder(

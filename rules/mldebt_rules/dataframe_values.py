@@ -119,10 +119,16 @@ class DataframeValues(FileRule):
         kind = pandas_kind(self.context.resolver, receiver)
         if kind is None:
             return
-        what = {k.DATAFRAME: "DataFrame", k.SERIES: "Series"}.get(kind, "DataFrame selection")
-        self.report(
-            node,
-            f"`{source(self.context.module, receiver)}.values` on a {what}: its type depends "
-            "on the dtypes (an ndarray, or a Categorical / extension array); use "
-            "`.to_numpy()`",
-        )
+        code = source(self.context.module, receiver)
+        if kind == k.SERIES:
+            message = (
+                f"`{code}.values` on a Series: an ndarray or, for categorical, nullable and "
+                "tz-aware dtypes, an extension array; use `.to_numpy()` (or `.array`)"
+            )
+        else:
+            what = "DataFrame" if kind == k.DATAFRAME else "DataFrame selection"
+            message = (
+                f"`{code}.values` on a {what}: its dtype silently follows the columns' (object "
+                "for mixed types); use `.to_numpy()`, with `dtype=` to make it explicit"
+            )
+        self.report(node, message)

@@ -148,7 +148,9 @@ _NDARRAY_OUT_POSITION = {"clip": 2, "round": 1}
 # pandas methods that return None: with inplace=True, or always.
 _PANDAS_INPLACE = _PANDAS_PURE | frozenset({"eval", "update", "insert"})
 _ALWAYS_NONE = frozenset({"update", "insert"})
-_PERCENT_CELL = re.compile(r"^#\s*%%")
+# Cell markers of scripts run cell by cell: `# %%` (VS Code, Spyder, Jupytext) and the
+# `# In[12]:` lines of `jupyter nbconvert --to script`.
+_CELL_MARKER = re.compile(r"^#\s*(?:%%|In\s*\[\s*\d*\s*\]:)")
 
 
 class InplaceMisuse(FileRule):
@@ -169,8 +171,9 @@ class InplaceMisuse(FileRule):
         "unmistakably pandas ones on any receiver), `.str` methods, `torch.Tensor` methods "
         "that have an in-place twin or move data (`t.to(device)`, `t.float()`, `t.add(x)`, "
         "`t.clamp(...)`), and `ndarray.astype` / `reshape` / `round`. A notebook cell's last "
-        "expression is displayed, not lost, and is not reported (nor in `# %%` cells of a "
-        "script). (2) The result of a pandas method called with `inplace=True` — always "
+        "expression is displayed, not lost, and is not reported (nor in the `# %%` or "
+        "`# In[1]:` cells of a script), nor is a call alone in a `try` body, made to see "
+        "whether it raises. (2) The result of a pandas method called with `inplace=True` — always "
         "None — assigned, returned or called further (also `df.update()` / `df.insert()`, "
         "which always return None)."
     )
@@ -253,6 +256,21 @@ class InplaceMisuse(FileRule):
         ),
         GOOD(
             """
+            # In[1]:
+            import pandas as pd
+            people = pd.read_parquet("people.parquet")
+
+            # In[2]:
+            try:
+                people.assign(bmi=people["weight"] / people["height"] ** 2)
+            except KeyError as error:
+                print("missing column:", error)
+            people.fillna(0)
+            """,
+            path="exported_notebook.py",
+        ),
+        GOOD(
+            """
             import torch
             from torch import nn
 
@@ -275,10 +293,19 @@ class InplaceMisuse(FileRule):
         # waits until we know whether the cell displays them: id(Expr) -> (node, message).
         self.deferred: dict[int, tuple[cst.CSTNode, str]] = {}
         self.cells: tuple[int, ...] | None = None
+        self.probes: set[int] = set()  # statements alone in a `try` body
 
     # --- results thrown away ------------------------------------------------------------
 
+    def visit_Try(self, node: cst.Try) -> None:
+        body = node.body.body
+        if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine):
+            # `try: df.assign(...)  except KeyError: ...`: called to see whether it raises.
+            self.probes.update(id(small) for small in body[0].body)
+
     def visit_Expr(self, node: cst.Expr) -> None:
+        if id(node) in self.probes:
+            return
         call = node.value
         if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
             return
@@ -390,12 +417,12 @@ class InplaceMisuse(FileRule):
         starts = self.context.cell_starts
         if starts:
             return starts
-        if "%%" not in self.context.text:
+        if "%%" not in self.context.text and "# In[" not in self.context.text:
             return ()
         lines = [
             c.line
             for c in self.context.comments
-            if c.own_line and c.column == 1 and _PERCENT_CELL.match(c.text)
+            if c.own_line and c.column == 1 and _CELL_MARKER.match(c.text)
         ]
         return (1, *lines) if lines else ()
 

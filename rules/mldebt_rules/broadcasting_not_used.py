@@ -1,0 +1,370 @@
+"""MLD514: an array tiled to another's shape only to be combined with it element-wise."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from mldebt.findings import Severity
+from mldebt.resolve import kinds as k
+from mldebt.resolve.kinds import argument, positional
+from mldebt.rule import BAD, GOOD, FileRule
+from mldebt_rules._arrays import source
+
+_TILES = frozenset({"numpy.tile", "tensorflow.tile", "torch.tile"})
+_REPEATS = frozenset({"numpy.repeat", "tensorflow.repeat", "torch.repeat_interleave"})
+_ELEMENTWISE_OPERATORS = (
+    cst.Add,
+    cst.Subtract,
+    cst.Multiply,
+    cst.Divide,
+    cst.FloorDivide,
+    cst.Modulo,
+    cst.Power,
+)
+_ELEMENTWISE_FUNCTIONS = frozenset(
+    {
+        "numpy.add",
+        "numpy.subtract",
+        "numpy.multiply",
+        "numpy.divide",
+        "numpy.maximum",
+        "numpy.minimum",
+        "torch.add",
+        "torch.sub",
+        "torch.mul",
+        "torch.div",
+        "torch.maximum",
+        "torch.minimum",
+        "tensorflow.add",
+        "tensorflow.subtract",
+        "tensorflow.multiply",
+        "tensorflow.divide",
+        "tensorflow.math.add",
+        "tensorflow.math.subtract",
+        "tensorflow.math.multiply",
+        "tensorflow.math.divide",
+        "tensorflow.maximum",
+        "tensorflow.minimum",
+    }
+)
+_FUNCTION_NOUNS = {
+    "add": "sum",
+    "subtract": "subtraction",
+    "sub": "subtraction",
+    "multiply": "product",
+    "mul": "product",
+    "divide": "division",
+    "div": "division",
+    "maximum": "maximum",
+    "minimum": "minimum",
+}
+_SPACE = re.compile(r"\s+")
+
+
+def _is_one(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Integer) and node.value == "1"
+
+
+@dataclass
+class _Tiled:
+    """A name bound to a tiled array, and how it is used."""
+
+    call: cst.Call
+    reps: list[cst.BaseExpression]
+    combined: tuple[cst.CSTNode, str] | None = None  # an element-wise use that broadcasts
+    escaped: bool = False  # passed on, returned or stored: the full shape may be needed
+    uses: list[str] = field(default_factory=list)
+
+
+class BroadcastingNotUsed(FileRule):
+    code = "MLD514"
+    name = "broadcasting-not-used"
+    category = "ml-api-misuse"
+    severity = Severity.INFO
+    debt_minutes = 5.0
+    tags = ("numpy", "pytorch", "tensorflow")
+    summary = (
+        "An array tiled to another's shape just to be added or multiplied: broadcasting does it."
+    )
+    what = (
+        "`np.tile`, `tf.tile`, `torch.tile`, `Tensor.repeat`, `np.repeat`, `tf.repeat` and "
+        "`repeat_interleave` whose repetition counts are read off the shape of the other "
+        "operand of an element-wise operation (`+ - * / // % **`, `np.multiply`, "
+        "`torch.mul`, `tf.subtract`...): `X - np.tile(mu, (X.shape[0], 1))`, "
+        "`m = mask.unsqueeze(1).repeat(1, h.size(1), 1)` then `h * m`. A tiled variable "
+        "that is also passed to another call (a concatenation, a model), returned or stored "
+        "is not reported: there the full shape may be needed."
+    )
+    why = (
+        "Zhang et al. (CAIN 2022), *Broadcasting Feature Not Used*: NumPy, PyTorch and "
+        "TensorFlow broadcast a size-1 axis against any size, without materialising the "
+        "copies. Tiling first allocates and fills a full-size array for nothing, costing "
+        "memory (often the limit on a GPU) and time, and the extra shape bookkeeping is one "
+        "more place for bugs."
+    )
+    limits = (
+        "Only repetition counts written as the other operand's shape (`X.shape[0]`, "
+        "`h.size(1)`, `tf.shape(x)[0]`, `len(X)`) or 1 are recognised, which is what proves "
+        "that broadcasting gives the same result; tiling to a size held in another variable "
+        "is not reported. Tiled variables are followed within one function (or notebook)."
+    )
+    examples = (
+        BAD(
+            """
+            import numpy as np
+
+            X = np.load("features.npy")
+            X_centered = X - np.tile(X.mean(axis=0), (X.shape[0], 1))
+            ratio = np.divide(X, np.tile(X.sum(axis=1, keepdims=True), (1, X.shape[1])))
+            """,
+            expect=2,
+        ),
+        BAD(
+            """
+            import torch
+
+            def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+                m = mask.unsqueeze(1).repeat(1, h.size(1), 1)
+                return (h * m).sum(dim=-1) / m.sum(dim=-1).clamp(min=1.0)
+            """,
+            expect=1,
+        ),
+        BAD(
+            """
+            # %%
+            import tensorflow as tf
+            # %%
+            flat = tf.reshape(X, (-1, X.shape[-1]))
+            mean = tf.reduce_mean(flat, axis=0)
+            std = tf.math.reduce_std(flat, axis=0)
+            flat_norm = (flat - tf.tile(mean[None, :], [tf.shape(flat)[0], 1])) / std
+            """,
+            path="normalise.ipynb",
+            expect=1,
+        ),
+        GOOD(
+            """
+            import numpy as np
+            import torch
+
+            X = np.load("features.npy")
+            X_centered = X - X.mean(axis=0)
+
+            def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+                m = mask.unsqueeze(1)
+                return (h * m).sum(dim=-1) / m.sum(dim=-1).clamp(min=1.0)
+            """
+        ),
+        GOOD(
+            """
+            import tensorflow as tf
+
+            def add_static_features(sequence, static):
+                steps = tf.shape(sequence)[1]
+                tiled = tf.tile(static[:, None, :], [1, steps, 1])
+                return tf.concat([sequence, tiled], axis=-1)
+
+            def expand(x, queries):
+                keys = tf.tile(x[:, None], [1, tf.shape(queries)[1], 1])
+                scores = keys * queries
+                return scores, keys
+            """
+        ),
+        GOOD(
+            """
+            import numpy as np
+            import torch
+
+            pattern = np.tile(np.array([1.0, -1.0]), 4) * weights
+            blocks = torch.arange(6).repeat(3) + offsets
+            tokens = torch.randint(0, 9, (8, 16))
+            doubled = tokens.repeat(2, 1) * scale
+            """
+        ),
+    )
+
+    def __init__(self, context: Any, options: Any) -> None:
+        super().__init__(context, options)
+        self.scopes: list[dict[str, _Tiled]] = [{}]
+
+    # --- scopes ----------------------------------------------------------------------------
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append({})
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        for tiled in self.scopes.pop().values():
+            self._conclude(tiled)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for tiled in self.scopes[0].values():
+            self._conclude(tiled)
+
+    def _conclude(self, tiled: _Tiled) -> None:
+        if tiled.combined is None or tiled.escaped:
+            return
+        node, operator = tiled.combined
+        self._report(tiled.call, operator, related=[(node, "combined element-wise here")])
+
+    # --- where tiled values come from and go ------------------------------------------------
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        scope = self.scopes[-1]
+        if isinstance(node.value, cst.Name) and node.value.value in scope:
+            scope[node.value.value].escaped = True
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                old = scope.pop(target.target.value, None)
+                if old is not None:
+                    self._conclude(old)
+            elif isinstance(target.target, cst.Attribute) and isinstance(node.value, cst.Name):
+                found = scope.get(node.value.value)
+                if found is not None:
+                    found.escaped = True
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            tiled = self._tile(node.value)
+            if tiled is not None:
+                call, reps = tiled
+                scope[node.targets[0].target.value] = _Tiled(call, reps)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self._escape(node.value)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        if isinstance(node.value, cst.BaseExpression):
+            self._escape(node.value)
+
+    def visit_List(self, node: cst.List) -> None:
+        for element in node.elements:
+            self._escape(element.value)
+
+    def visit_Tuple(self, node: cst.Tuple) -> None:
+        for element in node.elements:
+            self._escape(element.value)
+
+    def _escape(self, expr: cst.BaseExpression | None) -> None:
+        if isinstance(expr, cst.Name):
+            found = self._lookup(expr.value)
+            if found is not None:
+                found.escaped = True
+
+    def _lookup(self, name: str) -> _Tiled | None:
+        return self.scopes[-1].get(name)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = None
+        if isinstance(node.func, (cst.Name, cst.Attribute)):
+            name = self.context.resolver.call_name(node)
+        if name in _ELEMENTWISE_FUNCTIONS:
+            left, right = positional(node, 0), positional(node, 1)
+            if left is not None and right is not None:
+                self._combined(node, left, right, _FUNCTION_NOUNS[name.rpartition(".")[2]])
+            return
+        for arg in node.args:
+            self._escape(arg.value)
+
+    # --- element-wise operations ------------------------------------------------------------
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, _ELEMENTWISE_OPERATORS):
+            self._combined(node, node.left, node.right, _operator(node.operator))
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        if len(node.comparisons) == 1 and not isinstance(
+            node.comparisons[0].operator, (cst.In, cst.NotIn, cst.Is, cst.IsNot)
+        ):
+            self._combined(node, node.left, node.comparisons[0].comparator, "comparison")
+
+    def _combined(
+        self, node: cst.CSTNode, left: cst.BaseExpression, right: cst.BaseExpression, how: str
+    ) -> None:
+        for side, other in ((left, right), (right, left)):
+            if isinstance(side, cst.Name):
+                tiled = self._lookup(side.value)
+                if (
+                    tiled is not None
+                    and tiled.combined is None
+                    and self._matches(tiled.reps, other)
+                ):
+                    tiled.combined = (node, how)
+                continue
+            found = self._tile(side)
+            if found is not None and self._matches(found[1], other):
+                self._report(found[0], how)
+
+    def _report(
+        self,
+        call: cst.Call,
+        how: str,
+        related: list[tuple[cst.CSTNode, str]] | None = None,
+    ) -> None:
+        self.report(
+            call,
+            f"`{source(self.context.module, call)}` copies an array up to the shape of the "
+            f"other operand of a {how}, which broadcasting does without the copies: keep the "
+            "size-1 axis instead",
+            related=related or [],
+        )
+
+    # --- tiles and their counts -------------------------------------------------------------
+
+    def _tile(self, expr: cst.BaseExpression) -> tuple[cst.Call, list[cst.BaseExpression]] | None:
+        if not isinstance(expr, cst.Call):
+            return None
+        func = expr.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("repeat", "repeat_interleave"):
+            value = self.context.resolver.value_of(func.value)
+            if value is not None and value.kind == k.TENSOR and value.type == "torch.Tensor":
+                counts = [a.value for a in expr.args if a.keyword is None and not a.star]
+                if len(counts) == 1 and isinstance(counts[0], (cst.Tuple, cst.List)):
+                    counts = [e.value for e in counts[0].elements]
+                if func.attr.value == "repeat_interleave":
+                    counts = counts[:1]
+                return (expr, counts) if counts else None
+            return None
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        name = self.context.resolver.call_name(expr)
+        if name in _TILES:
+            reps = argument(expr, 1, "reps") or argument(expr, 1, "multiples")
+            if reps is None:
+                reps = argument(expr, 1, "dims")
+            if isinstance(reps, (cst.Tuple, cst.List)):
+                return expr, [e.value for e in reps.elements]
+            return (expr, [reps]) if reps is not None else None
+        if name in _REPEATS:
+            count = argument(expr, 1, "repeats")
+            return (expr, [count]) if count is not None else None
+        return None
+
+    def _matches(self, reps: list[cst.BaseExpression], other: cst.BaseExpression) -> bool:
+        """Every count is 1 or the size of an axis of ``other`` (and one at least is)."""
+        if not isinstance(other, (cst.Name, cst.Attribute)):
+            return False
+        code = re.escape(_SPACE.sub("", self.context.node_source(other)))
+        shape = re.compile(rf"(?<![\w.]){code}\.(?:shape\b|size\()|\b(?:shape|len)\({code}\)")
+        sized = 0
+        for rep in reps:
+            if _is_one(rep):
+                continue
+            if not shape.search(_SPACE.sub("", self.context.module.code_for_node(rep))):
+                return False
+            sized += 1
+        return sized > 0
+
+
+def _operator(operator: cst.BaseBinaryOp) -> str:
+    names = {
+        cst.Add: "sum",
+        cst.Subtract: "subtraction",
+        cst.Multiply: "product",
+        cst.Divide: "division",
+        cst.FloorDivide: "division",
+        cst.Modulo: "modulo",
+        cst.Power: "power",
+    }
+    return names.get(type(operator), "operation")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from mldebt.api import AnalysisResult
-from mldebt.report import github, gitlab, json_report, junit, sarif, text
+from mldebt.report import github, gitlab, html, json_report, junit, sarif, text
 
 Renderer = Callable[[AnalysisResult, bool], str]
 
@@ -19,6 +19,7 @@ FORMATS: dict[str, Renderer] = {
     "github": github.render,
     "gitlab": gitlab.render,
     "junit": junit.render,
+    "html": html.render,
 }
 
 

@@ -94,9 +94,7 @@ def run(
     with _collector_paused():  # bulk loading: nothing here makes cyclic garbage
         states = _per_file_pass(sources, file_rules, cache, options)
         facts = _facts(states)
-        graph = ProjectGraph(facts)
-        if getattr(graph, "root", None) is None:  # until ProjectGraph is given its root
-            graph.__dict__["root"] = config.root
+        graph = ProjectGraph(facts, config.root)
     project_reports = _project_pass(graph, enabled)
     findings, suppressed = _finalise(states, project_reports, enabled, config, registry)
     loc = sum(f.lines_of_code for f in facts)

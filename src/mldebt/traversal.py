@@ -135,6 +135,20 @@ class Dispatch:
             found = _FIELDS[(cls, self.tokens)] = _child_fields(cls, self.tokens)
         return found
 
+    def plan(self, cls: type) -> _Plan:
+        """What the walk does at a node of class ``cls``: its visit and leave callbacks,
+        its child fields last to first, and whether it opens a scope."""
+        name = cls.__name__
+        return (
+            tuple(self.visit.get(name, ())),
+            tuple(self.leave.get(name, ())),
+            tuple(reversed(self.fields(cls))),
+            name in ("FunctionDef", "ClassDef"),
+        )
+
+
+_Plan = tuple[tuple[Callback, ...], tuple[Callback, ...], tuple[str, ...], bool]
+
 
 class Scope:
     """The qualified name of the class or function the traversal is inside."""
@@ -156,38 +170,45 @@ def walk(module: cst.Module, dispatch: Dispatch, scope: Scope) -> None:
     Iterative, so deeply nested expressions cannot exhaust Python's recursion limit.
     A ``visit_*`` callback returning ``False`` skips the node's children, as in libcst.
     """
-    visit, leave = dispatch.visit, dispatch.leave
+    plans: dict[type, _Plan] = {}
     stack: list[Any] = [module]
+    pop, push = stack.pop, stack.append
+    names = scope.names
     while stack:
-        node = stack.pop()
+        node = pop()
         if node is _LEAVE:
-            done = stack.pop()
-            name = type(done).__name__
-            for callback in leave.get(name, ()):
+            done = pop()
+            _, leaves, _, scoped = plans[type(done)]
+            for callback in leaves:
                 callback(done)
-            if name in ("FunctionDef", "ClassDef"):
-                scope.names.pop()
+            if scoped:
+                names.pop()
             continue
         cls = type(node)
-        name = cls.__name__
+        plan = plans.get(cls)
+        if plan is None:
+            plan = plans[cls] = dispatch.plan(cls)
+        visits, leaves, fields, scoped = plan
         descend = True
-        for callback in visit.get(name, ()):
+        for callback in visits:
             if callback(node) is False:
                 descend = False
-        if name in ("FunctionDef", "ClassDef"):
-            scope.names.append(node.name.value)
-        stack.append(node)
-        stack.append(_LEAVE)
+        if scoped:
+            names.append(node.name.value)
+        if leaves or scoped:
+            push(node)
+            push(_LEAVE)
         if not descend:
             continue
-        children: list[cst.CSTNode] = []
-        for field_name in dispatch.fields(cls):
+        for field_name in fields:  # last to first: the first child is popped first
             value = getattr(node, field_name)
-            if isinstance(value, cst.CSTNode):
-                children.append(value)
-            elif type(value) in (list, tuple):
-                children.extend(v for v in value if isinstance(v, cst.CSTNode))
-        stack.extend(reversed(children))
+            kind = type(value)
+            if kind is list or kind is tuple:
+                for child in reversed(value):
+                    if isinstance(child, cst.CSTNode):
+                        push(child)
+            elif isinstance(value, cst.CSTNode):
+                push(value)
 
 
 Span = tuple[int, int, int, int]  # line, column (1-based), end line, end column (exclusive)

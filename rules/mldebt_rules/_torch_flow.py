@@ -152,20 +152,20 @@ def is_true(expr: cst.BaseExpression | None) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "True"
 
 
-_GRAD_CONTEXTS = ("no_grad", "inference_mode", "set_grad_enabled", "enable_grad")
-_NO_GRAD_CONTEXTS = ("no_grad", "inference_mode")
+_NO_GRAD_CONTEXTS = ("no_grad", "inference_mode", "inference_context")
+_GRAD_CONTEXTS = (*_NO_GRAD_CONTEXTS, "set_grad_enabled", "enable_grad")
 
 
 def grad_handled(contexts: tuple[str, ...]) -> bool:
     """A ``with``/decorator around this point that decides whether autograd records:
     ``torch.no_grad``, ``torch.inference_mode``, ``torch.set_grad_enabled(...)``,
-    ``torch.enable_grad``."""
-    return any(c.startswith("torch") and c.endswith(_GRAD_CONTEXTS) for c in contexts)
+    ``torch.enable_grad`` (by the last part of the name, so wrappers count too)."""
+    return any(c.endswith(_GRAD_CONTEXTS) for c in contexts)
 
 
 def no_grad_context(contexts: tuple[str, ...]) -> bool:
     """Inside ``torch.no_grad()`` / ``torch.inference_mode()`` (with or decorator)."""
-    return any(c.startswith("torch") and c.endswith(_NO_GRAD_CONTEXTS) for c in contexts)
+    return any(c.endswith(_NO_GRAD_CONTEXTS) for c in contexts)
 
 
 # --- scopes, loops and events -------------------------------------------------------------------

@@ -1,0 +1,978 @@
+"""MLD516 eval-mode-not-toggled and MLD521 no-grad-missing: evaluating PyTorch networks.
+
+Both rules follow, in source order, which mode each network is in: ``model.eval()``,
+``model.train()``, ``from_pretrained`` (which returns a network in eval mode), a fresh
+constructor or builder (every ``nn.Module`` starts in training mode), and the helpers of the
+file that switch a network they are given (``validate(model)`` calling ``model.eval()``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from mldebt.findings import Severity
+from mldebt.resolve import kinds
+from mldebt.resolve.kinds import keyword, positional
+from mldebt.rule import BAD, GOOD
+from mldebt_rules._torch_flow import (
+    Event,
+    FlowRule,
+    Loop,
+    Scope,
+    call_method,
+    grad_handled,
+    is_false,
+    is_true,
+    last_name,
+    model_like,
+    no_grad_context,
+    optimizer_like,
+    text_of,
+)
+
+TRAIN, EVAL, FRESH = "train", "eval", "fresh"
+
+# Methods that run a network's forward pass (besides calling it).
+_FORWARD_METHODS = frozenset(
+    {
+        "forward",
+        "encode",
+        "decode",
+        "embed",
+        "encode_image",
+        "encode_text",
+        "extract_features",
+        "forward_features",
+        "get_image_features",
+        "get_text_features",
+    }
+)
+_GENERATE = "generate"  # Hugging Face: runs under no_grad itself, but not in eval mode
+_LOSS_NAME = re.compile(r"loss|criterion|metric|objective", re.IGNORECASE)
+# torch.nn classes whose output depends on the mode (others, like nn.Linear, do not).
+_MODE_SENSITIVE = re.compile(
+    r"Dropout|BatchNorm|InstanceNorm|Sequential|ModuleList|ModuleDict|Transformer|RReLU"
+)
+_RECURRENT = frozenset({"RNN", "LSTM", "GRU"})  # mode-sensitive only with dropout=
+# What makes a class of the file mode-sensitive, read in its source.
+_SENSITIVE_SOURCE = re.compile(
+    r"Dropout|dropout|BatchNorm|InstanceNorm|Transformer|\btraining\b|drop_path|DropPath|RReLU"
+)
+_PASS_THROUGH = frozenset(
+    {
+        "to",
+        "cuda",
+        "cpu",
+        "float",
+        "half",
+        "double",
+        "bfloat16",
+        "requires_grad_",
+        "share_memory",
+        "xpu",
+        "mps",
+        "to_empty",
+        "train",
+        "eval",
+    }
+)
+_WRAPPERS = frozenset(
+    {
+        "torch.compile",
+        "copy.deepcopy",
+        "torch.nn.DataParallel",
+        "torch.nn.parallel.DistributedDataParallel",
+        "torch.nn.parallel.DataParallel",
+    }
+)
+# Loaders whose network keeps the mode it was saved in: unknown here.
+_MODE_UNKNOWN = ("torch.jit.", "torch.hub.", "torch.load", "torch.export.", "torch.package.")
+_BUILDER = re.compile(r"^(?:build|create|make|get|init|new|construct|instantiate)_?\w*$")
+
+
+@dataclass
+class Mode:
+    state: str  # TRAIN | EVAL | FRESH
+    node: cst.CSTNode | None
+    #: The network's class when known (``torch.nn.Linear``): some classes ignore the mode.
+    type: str | None = None
+
+
+@dataclass
+class CallSite:
+    """A call of a function of the file, with what its arguments were at that point."""
+
+    keys: tuple[str, ...]
+    args: dict[int | str, tuple[str, Mode | None]]
+    no_grad: bool
+    node: cst.Call
+
+
+@dataclass
+class Summary:
+    """What a function of the file does to the networks it is given."""
+
+    params: dict[str, int]
+    #: ``"param:0"`` or ``"self.model"`` -> the last mode the function sets on it.
+    effects: dict[str, tuple[str, cst.CSTNode]] = field(default_factory=dict)
+    trains: bool = False
+
+
+class _EvaluationFlow(FlowRule):
+    """Modes of networks in source order, function summaries and call sites."""
+
+    needles = ("torch", "transformers")
+
+    def __init__(self, context: Any, options: Any) -> None:
+        super().__init__(context, options)
+        self.summaries: dict[str, Summary] = {}
+        self.sites: list[CallSite] = []
+        self._with_items: set[int] = set()
+        #: Classes of the file: qualname -> (definition, derives from a class of elsewhere
+        #: that is not a torch.nn one).
+        self._classes: dict[str, tuple[cst.ClassDef, bool]] = {}
+        self._sensitive: dict[str, bool] = {}
+        self._comprehensions = 0
+
+    # --- hooks --------------------------------------------------------------------------------
+
+    def on_forward(self, node: cst.Call, text: str, method: str, mode: Mode | None) -> None:
+        """A forward pass of ``text`` (a call, ``.forward``, ``.encode``...) in mode ``mode``."""
+
+    # --- modes --------------------------------------------------------------------------------
+
+    def modes(self, scope: Scope | None = None) -> dict[str, Mode]:
+        modes: dict[str, Mode] = (scope or self.scope).notes.setdefault("modes", {})
+        return modes
+
+    def set_mode(self, text: str, mode: Mode | None) -> None:
+        modes = self.modes()
+        if mode is None:
+            modes.pop(text, None)
+        else:
+            modes[text] = mode
+        scope = self.scope
+        if scope.kind != "function" or mode is None or mode.state == FRESH:
+            return
+        key = None
+        head = text.partition(".")[0]
+        if text in scope.params:
+            key = f"param:{scope.params[text]}"
+        elif head == "self":
+            key = text
+        elif head not in scope.params and head not in scope.notes.get("assigned", ()):
+            key = f"global:{text}"  # a module-level network (``model.eval()`` in ``test()``)
+        if key is not None and mode.node is not None:
+            scope.notes.setdefault("effects", {})[key] = (mode.state, mode.node)
+
+    def matters(self, mode: Mode) -> bool:
+        """Whether the network's output depends on its mode (dropout, batch norm...)."""
+        kind = mode.type
+        if kind is None:
+            return True
+        if kind.startswith("torch.nn."):
+            name = kind.rpartition(".")[2]
+            if name in _RECURRENT:
+                return isinstance(mode.node, cst.Call) and keyword(mode.node, "dropout") is not None
+            return bool(_MODE_SENSITIVE.search(name))
+        if kind in self._classes:
+            return self._class_sensitive(kind, 0)
+        return True
+
+    def _class_sensitive(self, qualname: str, depth: int) -> bool:
+        found = self._sensitive.get(qualname)
+        if found is not None:
+            return found
+        node, foreign = self._classes[qualname]
+        source = self.context.module.code_for_node(node)
+        result = foreign or depth > 5 or bool(_SENSITIVE_SOURCE.search(source))
+        if not result:
+            for other in self._classes:
+                short = other.rpartition(".")[2]
+                if (
+                    other != qualname
+                    and re.search(rf"\b{re.escape(short)}\b", source)
+                    and self._class_sensitive(other, depth + 1)
+                ):
+                    result = True
+                    break
+        self._sensitive[qualname] = result
+        return result
+
+    def in_loop(self) -> bool:
+        """Inside a loop or a comprehension of the current function (or module)."""
+        return bool(self.scope.loops) or self._comprehensions > 0
+
+    def grad_off(self) -> bool:
+        """``torch.set_grad_enabled(False)`` in effect, or a no-grad ``with``/decorator."""
+        if self.scope.notes.get("grad_off"):
+            return True
+        return no_grad_context(self.context.resolver.contexts)
+
+    # --- traversal ----------------------------------------------------------------------------
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        super().visit_ClassDef(node)
+        resolver = self.context.resolver
+        foreign = False
+        for base in node.bases:
+            name = resolver.qualname(base.value) or ""
+            if name and not name.startswith("torch.nn.") and name not in self._classes:
+                foreign = foreign or name.split(".")[0] not in ("object", "torch", "typing", "abc")
+        self._classes[self.scope.qualname] = (node, foreign)
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._comprehensions += 1
+
+    def leave_ListComp(self, original_node: cst.ListComp) -> None:
+        self._comprehensions -= 1
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._comprehensions += 1
+
+    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
+        self._comprehensions -= 1
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self._comprehensions += 1
+
+    def leave_DictComp(self, original_node: cst.DictComp) -> None:
+        self._comprehensions -= 1
+
+    def visit_With(self, node: cst.With) -> None:
+        for item in node.items:
+            self._with_items.add(id(item.item))
+
+    def visit_For(self, node: cst.For) -> None:
+        super().visit_For(node)
+        names = _targets(node.target)
+        self.scope.notes.setdefault("assigned", set()).update(names)
+        for name in names:
+            self.modes().pop(name, None)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        for name in _targets(node.target):
+            self.modes().pop(name, None)
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        # Rules leave a statement before the resolver does: it still describes the state
+        # before the assignment, as evaluating the right-hand side did.
+        targets = original_node.targets
+        assigned = self.scope.notes.setdefault("assigned", set())
+        for target in targets:
+            assigned.update(_targets(target.target))
+        if len(targets) == 1:
+            text = text_of(targets[0].target)
+            if text is not None:
+                self.set_mode(text, self._classify(original_node.value, text))
+                return
+        for target in targets:
+            for name in _targets(target.target):
+                self.modes().pop(name, None)
+
+    def leave_AnnAssign(self, original_node: cst.AnnAssign) -> None:
+        text = text_of(original_node.target)
+        if text is not None and original_node.value is not None:
+            self.set_mode(text, self._classify(original_node.value, text))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        resolver = self.context.resolver
+        method = call_method(node)
+        if method is not None:
+            receiver, name = method
+            text = _network_text(receiver) if name in ("eval", "train") else text_of(receiver)
+            if text is not None and name == "eval" and not node.args:
+                self._switch(node, text, EVAL)
+            elif text is not None and name == "train":
+                flag = positional(node, 0) or keyword(node, "mode")
+                if flag is None or is_true(flag):
+                    self._switch(node, text, TRAIN)
+                elif is_false(flag):
+                    self._switch(node, text, EVAL)
+                else:
+                    self.set_mode(text, None)
+                    self.note("train", node, text)
+            elif name in ("backward", "manual_backward") or (
+                name == "step"
+                and (
+                    resolver.kind_of(receiver) == kinds.OPTIMIZER
+                    or (text is not None and optimizer_like(text))
+                )
+            ):
+                self.note("training", node)
+                self.note("grad", node)
+            elif name in ("retain_grad", "register_hook") or (
+                name == "requires_grad_" and not is_false(positional(node, 0))
+            ):
+                self.note("grad", node)
+        qualname = resolver.call_name(node) or ""
+        if qualname.endswith("set_grad_enabled"):
+            if id(node) not in self._with_items:
+                flag = positional(node, 0)
+                if is_false(flag):
+                    self.scope.notes["grad_off"] = True
+                elif is_true(flag):
+                    self.scope.notes["grad_off"] = False
+        elif qualname.startswith(("torch.autograd.", "torch.func.")):
+            self.note("grad", node)
+        forward = _forward(node)
+        if forward is not None:
+            text, method_name = forward
+            self.on_forward(node, text, method_name, self.modes().get(text))
+        self._call_site(node)
+
+    def _switch(self, node: cst.Call, text: str, state: str) -> None:
+        self.set_mode(text, self._switched(text, state, node))
+        self.note(state, node, text)
+
+    def _switched(self, text: str, state: str, node: cst.CSTNode) -> Mode:
+        """``text``'s network, now in ``state`` (its class, if known, is kept)."""
+        before = self.modes().get(text)
+        return Mode(state, node, before.type if before is not None else None)
+
+    def _classify(self, value: cst.BaseExpression, target: str) -> Mode | None:
+        """The mode of the network ``target = value`` binds, if known."""
+        resolver = self.context.resolver
+        base = value
+        state: str | None = None
+        while isinstance(base, cst.Call):
+            method = call_method(base)
+            if method is None or method[1] not in _PASS_THROUGH:
+                break
+            if state is None and method[1] == "eval" and not base.args:
+                state = EVAL
+            elif state is None and method[1] == "train":
+                state = EVAL if is_false(positional(base, 0)) else TRAIN
+            base = method[0]
+        if state is not None:
+            return Mode(state, value)
+        if isinstance(base, (cst.Name, cst.Attribute)):
+            source = text_of(base)
+            return self.modes().get(source) if source is not None else None
+        if not isinstance(base, cst.Call):
+            return None
+        qualname = resolver.call_name(base) or ""
+        method = call_method(base)
+        if qualname in _WRAPPERS or (method is not None and method[1] == "prepare"):
+            first = positional(base, 0)
+            source = text_of(first) if first is not None else None
+            return self.modes().get(source) if source is not None else None
+        if qualname.startswith(_MODE_UNKNOWN):
+            return None
+        found = resolver.value_of(base)
+        if qualname.endswith(".from_pretrained"):
+            if (found is not None and found.kind == kinds.MODULE) or (
+                found is None and model_like(target)
+            ):
+                return Mode(EVAL, base)
+            return None
+        if found is not None:
+            return Mode(FRESH, base, found.type) if found.kind == kinds.MODULE else None
+        last = qualname.rpartition(".")[2]
+        if qualname.startswith(("torchvision.models.", "timm.create_model")) or (
+            model_like(target) and (last[:1].isupper() or _BUILDER.match(last))
+        ):
+            return Mode(FRESH, base)
+        return None
+
+    # --- functions of the file ------------------------------------------------------------------
+
+    def _keys(self, node: cst.Call) -> tuple[str, ...]:
+        func = node.func
+        if isinstance(func, cst.Name):
+            resolved = self.context.resolver.qualname(func)
+            return tuple({func.value, resolved or func.value})
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+            and self.class_name
+        ):
+            return (f"{self.class_name}.{func.attr.value}",)
+        return ()
+
+    def _call_site(self, node: cst.Call) -> None:
+        keys = self._keys(node)
+        if not keys:
+            return
+        modes = self.modes()
+        args: dict[int | str, tuple[str, Mode | None]] = {}
+        index = 0
+        for arg in node.args:
+            if arg.star:
+                break
+            text = text_of(arg.value)
+            slot: int | str
+            if arg.keyword is not None:
+                slot = arg.keyword.value
+            else:
+                slot = index
+                index += 1
+            if text is not None:
+                args[slot] = (text, modes.get(text))
+        site = CallSite(keys, args, self.grad_off(), node)
+        self.sites.append(site)
+        self.note("call", node, info=site)
+        summary = self.summary_of(keys)
+        if summary is None:
+            return
+        for key, (state, _) in summary.effects.items():
+            if key.startswith("param:"):
+                slot_text = _argument(site, summary, int(key[6:]))
+                if slot_text is not None:
+                    self.set_mode(slot_text, self._switched(slot_text, state, node))
+            else:
+                text = key.removeprefix("global:")
+                self.set_mode(text, self._switched(text, state, node))
+
+    def summary_of(self, keys: tuple[str, ...]) -> Summary | None:
+        for key in keys:
+            found = self.summaries.get(key)
+            if found is not None:
+                return found
+        return None
+
+    def scope_done(self, scope: Scope) -> None:
+        if scope.kind != "function":
+            return
+        self.summaries[scope.qualname] = Summary(
+            dict(scope.params),
+            dict(scope.notes.get("effects", {})),
+            any(e.kind == "training" for e in scope.events),
+        )
+
+
+def _network_text(expr: cst.BaseExpression) -> str | None:
+    """The network a chain starts from: ``model.to(device)`` -> ``model``."""
+    while isinstance(expr, cst.Call):
+        method = call_method(expr)
+        if method is None or method[1] not in _PASS_THROUGH:
+            return None
+        expr = method[0]
+    return text_of(expr)
+
+
+def _argument(site: CallSite, summary: Summary, index: int) -> str | None:
+    """The text of the argument a call passes for the callee's parameter ``index``."""
+    found = site.args.get(index)
+    if found is None:
+        for name, position in summary.params.items():
+            if position == index:
+                found = site.args.get(name)
+                break
+    return found[0] if found is not None else None
+
+
+def _forward(node: cst.Call) -> tuple[str, str] | None:
+    """``(network text, method)`` when ``node`` runs a forward pass: ``model(x)``,
+    ``model.forward(x)``, ``encoder.encode(x)``, ``model.generate(...)``."""
+    func = node.func
+    if isinstance(func, cst.Attribute) and (
+        func.attr.value in _FORWARD_METHODS or func.attr.value == _GENERATE
+    ):
+        text = text_of(func.value)
+        return (text, func.attr.value) if text is not None else None
+    if isinstance(func, (cst.Name, cst.Attribute)):
+        text = text_of(func)
+        return (text, "__call__") if text is not None else None
+    return None
+
+
+def _targets(expr: cst.BaseExpression) -> list[str]:
+    if isinstance(expr, cst.Name):
+        return [expr.value]
+    if isinstance(expr, (cst.Tuple, cst.List)):
+        return [n for e in expr.elements for n in _targets(e.value)]
+    if isinstance(expr, cst.StarredElement):
+        return _targets(expr.value)
+    text = text_of(expr)
+    return [text] if text is not None else []
+
+
+# --- MLD516 -------------------------------------------------------------------------------------
+
+
+class EvalModeNotToggled(_EvaluationFlow):
+    code = "MLD516"
+    name = "eval-mode-not-toggled"
+    category = "ml-api-misuse"
+    severity = Severity.WARNING
+    debt_minutes = 5.0
+    tags = ("pytorch", "transformers")
+    summary = (
+        "A network evaluated in training mode, or left in eval mode by an evaluation inside "
+        "a training loop."
+    )
+    what = (
+        "Two mistakes with `model.train()` / `model.eval()`. (1) A forward pass under "
+        "`torch.no_grad()` / `torch.inference_mode()` (as `with` or decorator), the shape of "
+        "an evaluation, on a network still in training mode: the last mode set on it in the "
+        "function or notebook was `.train()`, or it was built (`Net()`, `build_model()`, "
+        "`nn.Sequential(...)`; every module starts in training mode) and never switched to "
+        "`.eval()`, neither directly nor by a helper of the file it was passed to "
+        "(`validate(model)` that calls `model.eval()`). A helper that evaluates a network it "
+        "is given without switching it is reported when a call in the file passes a network "
+        "in training mode. (2) A training loop (one with `.backward()` or an optimizer "
+        "`step()`) that switches a network to eval mode (`model.eval()` or a helper that "
+        "does) and never back: nothing in the loop calls `.train()`, so every pass after the "
+        "first evaluation trains in eval mode. `from_pretrained` returns a network in eval "
+        "mode; `torch.load`, `torch.jit.load` and `torch.hub.load` keep an unknown mode and "
+        "are not judged; losses and `torch.nn` layers whose output ignores the mode "
+        "(`nn.Linear`) are left alone."
+    )
+    why = (
+        "Zhang et al. (CAIN 2022), *Training / Evaluation Mode Improper Toggling*: dropout "
+        "and batch normalisation behave differently in the two modes. Evaluating in training "
+        "mode drops activations at random and normalises with (and updates) batch "
+        "statistics, so metrics are noisy and wrong and the running statistics drift; "
+        "training after an `eval()` that is never undone disables dropout and freezes "
+        "batch-norm statistics for the rest of training. Nothing fails: results are just "
+        "worse, and differ from those of the deployed model."
+    )
+    limits = (
+        "Modes are followed in source order within a function or notebook, without merging "
+        "branches (the textually last switch wins). A network in an unknown mode (a "
+        "parameter no call of the file explains, an attribute set elsewhere, a loaded "
+        "checkpoint) is not judged, nor are evaluations outside a no-grad block (see "
+        "MLD521 for those). Helpers are followed one level deep, within the file. A "
+        "network without dropout or batch norm, built in another file, is reported although "
+        "its mode changes nothing."
+    )
+    examples = (
+        BAD(
+            """
+            import torch
+
+            model.train()
+            for epoch in range(args.epochs):
+                for x, y in train_loader:
+                    optimizer.zero_grad()
+                    criterion(model(x), y).backward()
+                    optimizer.step()
+                model.eval()
+                with torch.no_grad():
+                    acc = sum((model(x).argmax(1) == y).sum() for x, y in val_loader)
+            """,
+            expect=1,
+        ),
+        BAD(
+            """
+            # %%
+            import torch
+            from transformers import AutoModelForSequenceClassification
+            model = AutoModelForSequenceClassification.from_pretrained("distilbert-base-uncased")
+            # %%
+            model.train()
+            for batch in train_loader:
+                model(**batch).loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+            # %%
+            with torch.no_grad():
+                logits = [model(**batch).logits for batch in test_loader]
+            """,
+            path="finetune.ipynb",
+            expect=1,
+        ),
+        BAD(
+            """
+            import torch
+            from models import build_model
+
+            def extract(encoder, loader):
+                with torch.no_grad():
+                    return torch.cat([encoder.encode(x) for x, _ in loader])
+
+            def main():
+                encoder = build_model("tcn")
+                encoder.load_state_dict(torch.load("encoder.pt"))
+                features = extract(encoder, loader)
+            """,
+            expect=1,
+        ),
+        BAD(
+            """
+            import torch as T
+
+            class Trainer:
+                def evaluate(self):
+                    self.model.eval()
+                    with T.no_grad():
+                        return sum(self.metric(self.model(x), y) for x, y in self.val)
+
+                def fit(self):
+                    self.model.train()
+                    for step, (x, y) in enumerate(self.train_loader):
+                        self.loss_fn(self.model(x), y).backward()
+                        self.optimizer.step()
+                        self.optimizer.zero_grad()
+                        if step % 500 == 0:
+                            self.evaluate()
+            """,
+            expect=1,
+        ),
+        GOOD(
+            """
+            import torch
+
+            def train_one_epoch(model, loader, optimizer, criterion):
+                model.train()
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    criterion(model(x), y).backward()
+                    optimizer.step()
+
+            @torch.no_grad()
+            def validate(model, loader):
+                model.eval()
+                return [model(x).argmax(1) for x, _ in loader]
+
+            for epoch in range(epochs):
+                train_one_epoch(model, train_loader, optimizer, criterion)
+                predictions = validate(model, val_loader)
+            """
+        ),
+        GOOD(
+            """
+            # %%
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+            # %%
+            model = AutoModel.from_pretrained("bert-base-uncased").to("cuda")
+            tokenizer = AutoTokenizer.from_pretrained("bert-base-uncased")
+            # %%
+            with torch.inference_mode():
+                enc = tokenizer(texts, return_tensors="pt", padding=True)
+                embeddings = model(**enc).last_hidden_state[:, 0]
+            """,
+            path="embed.ipynb",
+        ),
+        GOOD(
+            """
+            import torch
+            import torch.nn as nn
+
+            probe = nn.Linear(256, 10)
+            criterion = nn.CrossEntropyLoss()
+            net = torch.jit.load("net.pt")
+            with torch.no_grad():
+                logits = probe(features)
+                loss = criterion(logits, labels)
+                out = net(x)
+            for epoch in range(10):
+                model.train()
+                for x, y in loader:
+                    loss_fn(model(x), y).backward()
+                    optimizer.step()
+                    optimizer.zero_grad()
+                model.eval()
+                evaluate(model)
+            """
+        ),
+    )
+
+    def __init__(self, context: Any, options: Any) -> None:
+        super().__init__(context, options)
+        #: Evaluations of a parameter in an unknown mode: (function, index, name, node).
+        self.parameter_uses: list[tuple[str, int, str, cst.CSTNode]] = []
+        self.training_loops: list[tuple[Loop, str, list[Event]]] = []
+
+    def on_forward(self, node: cst.Call, text: str, method: str, mode: Mode | None) -> None:
+        if not self.grad_off() or _LOSS_NAME.search(last_name(text)):
+            return
+        if mode is None:
+            scope = self.scope
+            if scope.kind == "function" and text in scope.params and self.in_loop():
+                self.parameter_uses.append((scope.qualname, scope.params[text], text, node))
+            return
+        if mode.state == EVAL or not self.matters(mode):
+            return
+        if mode.state == FRESH and not self.in_loop():
+            return  # one forward pass on a new network: a shape probe or a test, not evaluation
+        self._report_training_mode(node, text, mode)
+
+    def _report_training_mode(
+        self, node: cst.Call, text: str, mode: Mode, basis: str | None = None
+    ) -> None:
+        if mode.state == TRAIN:
+            message = (
+                f"`{text}` is evaluated in training mode: the last mode set on it was "
+                "`.train()`, so dropout is on and batch norm uses (and updates) batch "
+                f"statistics. Call `{text}.eval()` before evaluating."
+            )
+            where = "put in training mode here"
+        else:
+            message = (
+                f"`{text}` is evaluated in training mode: it was built in training mode "
+                "(every nn.Module starts in it) and never switched with `.eval()`, so dropout "
+                f"is on and batch norm uses batch statistics. Call `{text}.eval()` before "
+                "evaluating."
+            )
+            where = "built here, in training mode"
+        related = [(mode.node, where)] if mode.node is not None else []
+        self.report(node, message, basis=basis, related=related)
+
+    def loop_done(self, loop: Loop, scope: Scope) -> None:
+        self.training_loops.append((loop, scope.qualname, list(loop.events)))
+
+    def module_done(self, scope: Scope) -> None:
+        self._parameters()
+        self._loops()
+
+    def _parameters(self) -> None:
+        reported: set[int] = set()
+        for function, index, name, node in self.parameter_uses:
+            if id(node) in reported:
+                continue
+            for site in self.sites:
+                if function not in site.keys:
+                    continue
+                found = site.args.get(index) or site.args.get(name)
+                if found is None or found[1] is None:
+                    continue
+                mode = found[1]
+                if mode.state == EVAL or not self.matters(mode):
+                    continue
+                reported.add(id(node))
+                message = (
+                    f"`{name}` is evaluated here under no_grad but never switched to eval "
+                    f"mode, and `{found[0]}` is passed in training mode: dropout is on and "
+                    f"batch norm uses batch statistics. Call `{name}.eval()` first."
+                )
+                related: list[tuple[cst.CSTNode, str]] = [
+                    (site.node, f"`{found[0]}` passed in training mode")
+                ]
+                if mode.node is not None:
+                    related.append((mode.node, "its mode set here"))
+                self.report(
+                    node,
+                    message,
+                    basis=f"{function}|{self.context.node_source(node)}",
+                    related=related,
+                )
+                break
+
+    def _loops(self) -> None:
+        reported: set[int] = set()
+        for loop, where, events in self.training_loops:
+            training = False
+            restored = False
+            evals: list[tuple[cst.CSTNode, str]] = []
+            for event in events:
+                if event.kind == "training":
+                    training = True
+                elif event.kind == TRAIN:
+                    restored = True
+                elif event.kind == EVAL:
+                    evals.append((event.node, f"`{event.key}.eval()`"))
+                elif event.kind == "call":
+                    summary = self.summary_of(event.info.keys)
+                    if summary is None:
+                        continue
+                    training = training or summary.trains
+                    states = [state for state, _ in summary.effects.values()]
+                    if TRAIN in states:
+                        restored = True
+                    elif EVAL in states:
+                        evals.append((event.node, f"`{event.info.keys[0]}()`"))
+            if not training or restored:
+                continue
+            for node, what in evals:
+                if id(node) in reported:
+                    continue
+                reported.add(id(node))
+                self.report(
+                    node,
+                    f"{what} switches to eval mode inside this training loop and nothing in "
+                    "the loop switches back with `.train()`: every later pass trains with "
+                    "dropout off and batch-norm statistics frozen. Call `model.train()` at "
+                    "the start of each epoch or after evaluating.",
+                    basis=f"{where}|{self.context.node_source(node)}",
+                    related=[(loop.node, "the training loop")],
+                )
+
+
+# --- MLD521 -------------------------------------------------------------------------------------
+
+
+class NoGradMissing(_EvaluationFlow):
+    code = "MLD521"
+    name = "no-grad-missing"
+    category = "ml-api-misuse"
+    severity = Severity.WARNING
+    debt_minutes = 5.0
+    tags = ("pytorch", "transformers")
+    summary = (
+        "Inference with a network in eval mode outside `torch.no_grad()` / "
+        "`torch.inference_mode()`: autograd records every forward pass for nothing."
+    )
+    what = (
+        "A forward pass (`model(x)`, `model.forward(x)`, `model.encode(x)`) on a network "
+        "known to be in eval mode at that point (`model.eval()` earlier in the function or "
+        "notebook, a helper of the file that switches it, or `from_pretrained`), outside "
+        "any `torch.no_grad()`, `torch.inference_mode()`, `torch.set_grad_enabled(...)` or "
+        "`torch.enable_grad()` block or decorator and after no `torch.set_grad_enabled(False)`, "
+        "where nothing uses gradients: no `.backward()`, optimizer `step()`, "
+        "`torch.autograd.grad`, `requires_grad_()` in the loop around the forward pass (or in "
+        "the function, or notebook, when it is not in a loop). A function whose every such "
+        "forward pass is reached from a call of the file inside `torch.no_grad()` is left "
+        "alone. `model.generate(...)` runs under `no_grad` itself and is never reported."
+    )
+    why = (
+        "An ML API misuse next to Zhang et al.'s (CAIN 2022) *Training / Evaluation Mode "
+        "Improper Toggling*: `eval()` changes dropout and batch norm but does not turn "
+        "autograd off. Without `no_grad()`, every activation of every batch is kept for a "
+        "backward pass that never comes: evaluation uses several times the memory, runs "
+        "slower, and outputs carry `grad_fn` (hence `.detach()` calls sprinkled around)."
+    )
+    limits = (
+        "Only networks whose eval mode is visible in the same function or notebook (or set "
+        "by a helper of the file) are judged; a network put in eval mode elsewhere is not. "
+        "Gradient uses in other functions (a caller that backpropagates through the "
+        "returned outputs) are not seen; saliency and adversarial code in eval mode usually "
+        "calls `backward()` or `autograd.grad` in the same loop and is left alone."
+    )
+    examples = (
+        BAD(
+            """
+            import torch
+
+            def collect_embeddings(model, loader, device):
+                model.eval()
+                feats = []
+                for x, _ in loader:
+                    feats.append(model.encode(x.to(device)).detach().cpu())
+                return torch.cat(feats)
+            """,
+            expect=1,
+        ),
+        BAD(
+            """
+            # %%
+            import numpy as np
+            import torch
+            from transformers import AutoModelForSequenceClassification as AutoCls
+            # %%
+            model = AutoCls.from_pretrained("distilbert-base-uncased-finetuned-sst-2-english")
+            scores = []
+            for enc in batches:
+                outputs = model(**enc)
+                scores.append(outputs.logits.softmax(-1)[:, 1].detach().numpy())
+            """,
+            path="zero_shot.ipynb",
+            expect=1,
+        ),
+        BAD(
+            """
+            import torch.nn as nn
+
+            @torch.no_grad()
+            def validate(model, loader):
+                model.eval()
+                return [model(x) for x, _ in loader]
+
+            def predict(model, loader):
+                validate(model, loader)
+                return [model(x).argmax(1) for x, _ in loader]
+            """,
+            expect=1,
+        ),
+        GOOD(
+            """
+            import torch
+
+            @torch.inference_mode()
+            def evaluate(model, loader):
+                model.eval()
+                return torch.cat([model(x).softmax(-1) for x, _ in loader])
+
+            def saliency(model, x, target):
+                model.eval()
+                x.requires_grad_()
+                model(x)[0, target].backward()
+                return x.grad.abs()
+            """
+        ),
+        GOOD(
+            """
+            # %%
+            import torch
+            from transformers import AutoModel
+            model = AutoModel.from_pretrained("bert-base-uncased")
+            # %%
+            with torch.no_grad():
+                hidden = model(**batch).last_hidden_state
+            generated = model.generate(**batch, max_new_tokens=20)
+            # %%
+            model.train()
+            for batch in loader:
+                model(**batch).loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+            """,
+            path="hf.ipynb",
+        ),
+        GOOD(
+            """
+            import torch
+
+            def run_eval(model, loader):
+                model.eval()
+                return [model(x) for x, _ in loader]
+
+            def main():
+                with torch.no_grad():
+                    outputs = run_eval(model, loader)
+                with torch.set_grad_enabled(phase == "train"):
+                    model.eval()
+                    for x, _ in loader:
+                        model(x)
+            """
+        ),
+    )
+
+    def __init__(self, context: Any, options: Any) -> None:
+        super().__init__(context, options)
+        #: Candidates that passed the local checks: (node, text, scope qualname, scope kind).
+        self.pending: list[tuple[cst.CSTNode, str, str, str]] = []
+
+    def on_forward(self, node: cst.Call, text: str, method: str, mode: Mode | None) -> None:
+        if method == _GENERATE or mode is None or mode.state != EVAL:
+            return
+        if self.scope.notes.get("grad_off") or grad_handled(self.context.resolver.contexts):
+            return
+        candidate = (node, text, mode)
+        loops = self.scope.loops
+        holder = loops[-1].notes if loops else self.scope.notes
+        holder.setdefault("inference", []).append(candidate)
+
+    def loop_done(self, loop: Loop, scope: Scope) -> None:
+        self._settle(loop.notes.get("inference", ()), loop.events, scope)
+
+    def scope_done(self, scope: Scope) -> None:
+        super().scope_done(scope)
+        self._settle(scope.notes.get("inference", ()), scope.events, scope)
+
+    def _settle(self, candidates: Any, events: list[Event], scope: Scope) -> None:
+        if not candidates or any(e.kind == "grad" for e in events):
+            return
+        for node, text, _ in candidates:
+            self.pending.append((node, text, scope.qualname, scope.kind))
+
+    def module_done(self, scope: Scope) -> None:
+        self._settle(scope.notes.get("inference", ()), scope.events, scope)
+        guarded = {key for site in self.sites if site.no_grad for key in site.keys}
+        for node, text, where, kind in self.pending:
+            if kind == "function" and where in guarded:
+                continue
+            self.report(
+                node,
+                f"`{text}` is in eval mode but this forward pass runs with autograd on: every "
+                "activation is kept for a backward pass that never comes. Wrap the "
+                "evaluation in `with torch.no_grad():` (or `torch.inference_mode()`).",
+                basis=f"{where}|{self.context.node_source(node)}",
+            )

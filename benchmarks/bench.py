@@ -148,7 +148,7 @@ def run_child(name: str, command: Sequence[str], cwd: Path | None = None) -> Pha
     return Phase(name, elapsed, cpu, _megabytes(usage.ru_maxrss), process.returncode)
 
 
-def mldebt_command(copy: Path, report: Path, jobs: int) -> list[str]:
+def mldebt_command(copy: Path, report: Path, jobs: int, extra: Sequence[str] = ()) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -165,6 +165,7 @@ def mldebt_command(copy: Path, report: Path, jobs: int) -> list[str]:
         "ALL",
         "--preview",
         "--quiet",
+        *extra,
     ]
 
 
@@ -232,6 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--repeat", type=int, default=3, help="runs of the warm phases; the median is kept"
     )
     parser.add_argument("--peer", action="append", default=[], help="also time ruff or pylint")
+    parser.add_argument(
+        "--mldebt-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="pass ARG on to mldebt check (repeat; e.g. --mldebt-arg=--ignore=MLD211)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
     args = parser.parse_args(argv)
@@ -249,9 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         copy = work / "tree"
         copy_tree(folder, files, copy)
         report = work / "report.json"
-        command = mldebt_command(copy, report, args.jobs)
+        command = mldebt_command(copy, report, args.jobs, args.mldebt_arg)
 
         print(f"{len(files)} files from {folder} (jobs={args.jobs})", file=sys.stderr)
+        print(f"command: {' '.join(command)}", file=sys.stderr)
         parse, failures = parse_only(copy, files)
         parse.name = f"libcst parse only ({len(files)} files)"
         print(f"parse only: {parse.cpu:.2f} s CPU", file=sys.stderr)

@@ -460,3 +460,53 @@ def test_a_module_that_does_not_parse_gives_no_usage() -> None:
     assert extract("def broken(:\n", "m") is None
     usage = extract("import a.b as c\nif c.FLAG:\n    pass\n", "m")
     assert usage is not None and usage.guards[0].test == ("a", "a.b", "FLAG")
+
+
+def test_a_module_a_notebook_runs_with_a_magic_is_not_orphaned() -> None:
+    files = {
+        "helpers.py": HELPER,
+        "eda.ipynb": "# %%\n%run helpers.py\n# %%\nprint(1)\n",
+    }
+    assert run_rule(OrphanModule, files) == []
+
+
+def test_config_attributes_filled_in_by_a_base_class_are_not_flags() -> None:
+    files = {
+        "configuration_utils.py": """
+        class BaseConfig:
+            def __init__(self, **kwargs):
+                for key, value in kwargs.items():
+                    setattr(self, key, value)
+        """,
+        "configuration_net.py": """
+        from configuration_utils import BaseConfig
+
+        class NetConfig(BaseConfig):
+            is_hybrid = False
+        """,
+        "modeling_net.py": """
+        def build(config):
+            if config.is_hybrid:
+                return "hybrid"
+            return "plain"
+        """,
+    }
+    assert run_rule(AlwaysOffFlag, files) == []
+
+
+def test_methods_of_a_class_with_an_unknown_outside_base_are_kept() -> None:
+    files = {
+        "rules.py": """
+        from typing import Protocol
+        from onnxscript.rewriter import RewriteRuleClassBase
+
+        class Fusion(RewriteRuleClassBase):
+            def rewrite(self, op, x):
+                return x
+
+        class Logger(Protocol):
+            def getChild(self, suffix): ...
+        """,
+        "main.py": "from rules import Fusion, Logger\nFusion()\nprint(Logger)\n",
+    }
+    assert run_rule(UnusedDefinition, files) == []

@@ -19,6 +19,7 @@ Never imports or runs the analysed code.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import warnings
@@ -202,16 +203,10 @@ class _Collector(ast.NodeVisitor):
 
     # module level ---------------------------------------------------------------------------
     def run(self, tree: ast.Module) -> None:
-        self._imports(tree)
+        self._prepass(tree)
         self._module_bindings(tree.body, nested=False)
         self._definitions(tree.body, "", conditional=False)
         self._top_level(tree.body)
-        for node in ast.walk(tree):
-            if isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Module)):
-                body = node.body
-                first = body[0] if body else None
-                if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                    self.docstrings.add(id(first.value))
         self.visit(tree)
         for name, count in self.usage.bindings.items():
             if count != 1:
@@ -219,15 +214,44 @@ class _Collector(ast.NodeVisitor):
         for name in self.usage.global_stores:
             self.usage.constants.pop(name, None)
 
-    def _imports(self, tree: ast.Module) -> None:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
+    def _prepass(self, tree: ast.Module) -> None:
+        """One walk for what the main visit needs first: import aliases, docstrings, and the
+        names each function binds (a name assigned anywhere in a function is local to it)."""
+        self.scopes: dict[int, tuple[set[str], set[str]]] = {}  # function -> (stored, global)
+        module_scope: tuple[set[str], set[str]] = (set(), set())
+        stack: list[tuple[ast.AST, tuple[set[str], set[str]]]] = [(tree, module_scope)]
+        while stack:
+            node, scope = stack.pop()
+            inner = scope
+            if isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Module)):
+                body = node.body
+                first = body[0] if body else None
+                if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                    self.docstrings.add(id(first.value))
+            if isinstance(node, (*_FUNCTIONS, ast.Lambda)):
+                inner = (set(), set())
+                self.scopes[id(node)] = inner
+                if not isinstance(node, ast.Lambda):
+                    scope[0].add(node.name)
+            elif isinstance(node, ast.ClassDef):
+                scope[0].add(node.name)
+                inner = (set(), set())
+            elif isinstance(node, _COMPREHENSIONS):
+                inner = (set(), set())
+            elif isinstance(node, ast.Name):
+                if not isinstance(node.ctx, ast.Load):
+                    scope[0].add(node.id)
+                continue
+            elif isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
                         self.aliases[alias.asname] = alias.name
+                        scope[0].add(alias.asname)
                     else:
                         head = alias.name.split(".")[0]
                         self.aliases.setdefault(head, head)
+                        scope[0].add(head)
+                continue
             elif isinstance(node, ast.ImportFrom):
                 module = self._absolute(node.module or "", node.level)
                 for alias in node.names:
@@ -235,6 +259,15 @@ class _Collector(ast.NodeVisitor):
                         continue
                     target = f"{module}.{alias.name}" if module else alias.name
                     self.aliases[alias.asname or alias.name] = target
+                    scope[0].add(alias.asname or alias.name)
+                continue
+            elif isinstance(node, ast.Global):
+                scope[1].update(node.names)
+                continue
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                scope[0].add(node.name)
+            for child in ast.iter_child_nodes(node):
+                stack.append((child, inner))
 
     def _absolute(self, module: str, level: int) -> str:
         if not level:
@@ -330,9 +363,8 @@ class _Collector(ast.NodeVisitor):
         for stmt in body:
             if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
                 usage.main_guard = True
-            elif isinstance(stmt, ast.Expr):
-                if isinstance(stmt.value, ast.Call):
-                    usage.top_level_code = True
+            elif isinstance(stmt, ast.Expr) and stmt is not body[0]:
+                usage.top_level_code = True  # a call, ``t1 >> t2`` in a DAG file, ...
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)):
                 usage.top_level_code = True
             elif isinstance(stmt, ast.If) and not _is_type_checking(stmt.test):
@@ -358,8 +390,7 @@ class _Collector(ast.NodeVisitor):
             outer = self.classes[-1]
         qualname = f"{outer}.{node.name}" if outer else node.name
         params = {a.arg for a in _all_args(node.args)}
-        declared = {n for s in _own_nodes(node) if isinstance(s, ast.Global) for n in s.names}
-        stored = _stored(node)
+        stored, declared = self.scopes.get(id(node), (set(), set()))  # a reassigned parameter too
         self.usage.global_stores |= declared & stored
         self.functions.append(_Function(qualname, params, stored - declared, declared))
         self._param_flags(node, qualname, in_class=bool(self.classes) and outer == self.classes[-1])
@@ -730,30 +761,6 @@ def _all_args(args: ast.arguments) -> list[ast.arg]:
     return found
 
 
-def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
-    """Nodes of a function body, not entering nested functions, classes or comprehensions."""
-    stack: list[ast.AST] = list(getattr(node, "body", []))
-    while stack:
-        current = stack.pop()
-        yield current
-        for child in ast.iter_child_nodes(current):
-            if isinstance(child, _SCOPES):
-                continue
-            stack.append(child)
-
-
-def _stored(node: ast.AST) -> set[str]:
-    names: set[str] = set()
-    for child in _own_nodes(node):
-        if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
-            names.add(child.id)
-        elif isinstance(child, (ast.Import, ast.ImportFrom)):
-            names |= {a.asname or a.name.split(".")[0] for a in child.names}
-        elif isinstance(child, (*_FUNCTIONS, ast.ClassDef, ast.ExceptHandler)) and child.name:
-            names.add(child.name)
-    return names
-
-
 def _lambda_names(node: ast.Lambda) -> set[str]:
     return {a.arg for a in _all_args(node.args)}
 
@@ -942,11 +949,40 @@ def project_usage(graph: ProjectGraph) -> ProjectUsage:
             continue
         lines[facts.path] = text.splitlines()
         package = facts.path.endswith("__init__.py")
-        modules[facts.path] = extract(text, facts.module, package=package)
+        usage = extract(text, facts.module, package=package)
+        if usage is not None and facts.notebook:
+            usage.mentions |= notebook_runs(root, facts.path)
+        modules[facts.path] = usage
     result = ProjectUsage(root, modules, scan_project_files(root), lines)
     _CACHE.clear()  # one project at a time: keep memory flat across runs in one process
     _CACHE[id(graph)] = (graph, result)
     return result
+
+
+_RUN_MAGIC = re.compile(r"^\s*(?:%run|!\s*python[\d.]*)\s+(?:-m\s+)?(?:-\S+\s+)*([\w./-]+)", re.M)
+
+
+def notebook_runs(root: Path | None, rel: str) -> set[str]:
+    """Scripts and modules a notebook runs: ``%run helpers.py``, ``!python train.py``,
+    ``!python -m pkg.mod`` (IPython syntax, so not in the cells' Python)."""
+    if root is None:
+        return set()
+    try:
+        cells = decode_notebook_cells(root / rel)
+    except (OSError, ValueError):
+        return set()
+    return {m.group(1) for m in _RUN_MAGIC.finditer(cells)}
+
+
+def decode_notebook_cells(path: Path) -> str:
+    """A notebook's code cells' raw text, IPython syntax included."""
+    document = json.loads(path.read_bytes().decode("utf-8-sig"))
+    texts = []
+    for cell in document.get("cells", []) if isinstance(document, dict) else []:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            texts.append("".join(source) if isinstance(source, list) else str(source))
+    return "\n".join(texts)
 
 
 def read_module(root: Path | None, rel: str) -> str | None:

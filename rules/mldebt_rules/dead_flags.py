@@ -92,6 +92,11 @@ class FlagIndex:
                         name, value, facts.path, line, what
                     )
         self.usages = usages
+        self.suffixes: dict[str, list[ModuleFacts]] = {}
+        for facts in graph.modules():
+            parts = facts.module.split(".")
+            for i in range(1, len(parts)):
+                self.suffixes.setdefault(".".join(parts[i:]), []).append(facts)
 
     # what may change a value ---------------------------------------------------------------
     def _changed_by_name(self, name: str) -> bool:
@@ -133,10 +138,11 @@ class FlagIndex:
 
     # lookups ---------------------------------------------------------------------------------
     def module(self, dotted: str) -> ModuleFacts | None:
+        """The project module ``dotted`` names: exactly, or as the one module it ends."""
         found = self.graph.by_module.get(dotted)
         if found is not None:
             return found
-        matches = [m for m in self.graph.modules() if m.module.endswith(f".{dotted}")]
+        matches = self.suffixes.get(dotted, [])
         return matches[0] if len(matches) == 1 else None
 
     def module_flag(self, module: str, name: str) -> Flag | None:

@@ -42,9 +42,12 @@ TOOL_FILES = frozenset(
         "_version.py",
         "__version__.py",
         "__about__.py",
+        "pipeline_registry.py",
+        "hooks.py",
+        "celeryconfig.py",
     }
 )
-TOOL_FOLDERS = frozenset({"migrations", "alembic", "site_scons", "hooks"})
+TOOL_FOLDERS = frozenset({"migrations", "alembic", "site_scons", "hooks", "dags", "plugins"})
 
 
 @dataclass(frozen=True)

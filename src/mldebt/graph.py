@@ -39,6 +39,7 @@ import networkx as nx
 from mldebt.facts import paths
 from mldebt.facts.apis import is_library
 from mldebt.facts.model import Artifact, Model, ModuleFacts
+from mldebt.source import CellMap
 
 _ROOT = "\x00"  # marks "the repository root" inside a resolved template
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -174,13 +175,17 @@ class ModelInfo:
 
     @property
     def name(self) -> str:
-        """How messages name it: the class and the artifact it is saved to, if any."""
+        """How messages name it: its variable, class and the file it is saved to."""
         cls = (self.cls or "").rpartition(".")[2]
-        var = self.sites[0][1].var if self.sites else "model"
-        what = f"`{cls}`" if cls and not cls.endswith("()") else f"`{var}`"
+        if cls == "make_pipeline":
+            cls = "Pipeline"
+        names = [m.var for _, m in self.sites if m.var.isidentifier()]
+        var = names[0] if names else ""
+        details = [cls] if cls and var and var != cls else []
         if self.id.startswith("model:artifact:"):
-            return f"{what} ({self.id.removeprefix('model:artifact:')})"
-        return what
+            details.append(self.id.removeprefix("model:artifact:"))
+        head = f"`{var or cls or 'model'}`"
+        return head + (f" ({', '.join(details)})" if details else "")
 
 
 @dataclass(frozen=True)
@@ -328,6 +333,15 @@ class ProjectGraph:
             if found is not None:
                 return found, ".".join(pieces[cut:])
         return None
+
+    def where(self, path: str, line: int) -> str:
+        """``path:line`` for messages; ``path cell N:line`` inside a notebook."""
+        facts = self.by_path.get(path)
+        if facts is not None and facts.notebook and facts.cells:
+            cell, inner = CellMap.from_list(facts.cells).locate(line)
+            if cell is not None:
+                return f"{path} cell {cell}:{inner}"
+        return f"{path}:{line}"
 
     def modules(self) -> Iterator[ModuleFacts]:
         yield from self.by_path.values()

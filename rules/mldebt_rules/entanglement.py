@@ -1,0 +1,366 @@
+"""Entanglement (Sculley et al. 2015, section 2): models that share their inputs, and models
+that consume other models' predictions.
+
+MLD121 shared-feature-inputs: one feature list (or one set of input columns) feeds several
+distinct models - change anything, change everything (CACE).
+MLD122 correction-cascade: a model is trained on another model's predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mldebt.findings import Severity
+from mldebt.graph import FitSite, ModelInfo, ProjectGraph, is_test_path
+from mldebt.rule import BAD, GOOD, ProjectRule
+from mldebt_rules._pipelines import (
+    PredictionFlow,
+    entry,
+    natural_key,
+    prediction_flows,
+    trains,
+)
+from mldebt_rules.feedback_loop import fit_location, flow_locations
+
+SECTION = (
+    "Sculley et al., 'Hidden Technical Debt in Machine Learning Systems' (NIPS 2015), section 2"
+)
+
+
+@dataclass(frozen=True)
+class _Use:
+    model: ModelInfo
+    fit: FitSite
+
+
+def _models(graph: ProjectGraph) -> list[ModelInfo]:
+    return [
+        m
+        for m in sorted(graph.models.values(), key=lambda m: m.id)
+        if trains(m) and not all(is_test_path(f.path) for f in m.fits)
+    ]
+
+
+def _where(graph: ProjectGraph, fit: FitSite) -> str:
+    return graph.where(fit.path, fit.line)
+
+
+def _columns(graph: ProjectGraph, fit: FitSite) -> frozenset[str]:
+    """The input columns of a fit: single columns and the members of feature lists."""
+    found: set[str] = set()
+    for signal in fit.signals:
+        if signal.startswith("signal:column:"):
+            found.add(signal.removeprefix("signal:column:"))
+        else:
+            found.update(graph.feature_list(signal) or ())
+    return frozenset(found)
+
+
+class SharedFeatureInputs(ProjectRule):
+    code = "MLD121"
+    name = "shared-feature-inputs"
+    category = "entanglement"
+    severity = Severity.WARNING
+    debt_minutes = 45.0
+    debt_per_unit = 15.0
+    tags = ("entanglement", "cross-file", "model")
+    summary = "One feature list, or one set of input columns, feeds several distinct models."
+    what = (
+        "A feature-list constant (`FEATURES = [...]`, a list of column names, wherever it is "
+        "imported) that flows into the training of two or more distinct models fit in "
+        "different scripts or notebooks, reported at the constant with every fit as a "
+        "related location; and two models fit in different files on the same input columns "
+        "(at least `min-shared` columns, and at least `min-overlap` of their columns in "
+        "common), reported at the first fit. Models are distinct when they are different "
+        "objects (the same model saved in one script and loaded in another is one model); "
+        "preprocessing objects (scalers, encoders) are not counted."
+    )
+    why = (
+        f"{SECTION}, 'Entanglement' (CACE: Changing Anything Changes Everything) and "
+        "'Undeclared Consumers': when models share their inputs, adding, dropping or "
+        "re-encoding one feature for one model silently changes the others, whose owners "
+        "did not ask for it; the coupling is nowhere declared."
+    )
+    limits = (
+        "Columns are those the code names: features chosen at run time (from a file, a "
+        "selector) are unknown. Two experiments on the same data in two notebooks are "
+        "reported too when they fit distinct models; suppress the finding when sharing is "
+        "deliberate."
+    )
+    options = {"min-shared": 3, "min-overlap": 0.8}
+    option_docs = {
+        "min-shared": "Columns two models must have in common (column sets, not constants).",
+        "min-overlap": "Share of the union of two models' columns they must have in common.",
+    }
+    examples = (
+        BAD(
+            {
+                "features.py": """
+                    FEATURES = ["tenure", "monthly_charges", "support_calls"]
+                """,
+                "train_churn.py": """
+                    import pandas as pd
+                    from sklearn.linear_model import LogisticRegression
+                    from features import FEATURES
+
+                    df = pd.read_csv("data/customers.csv")
+                    churn = LogisticRegression().fit(df[FEATURES], df["churned"])
+                """,
+                "train_upsell.py": """
+                    import pandas as pd
+                    from sklearn.ensemble import GradientBoostingClassifier
+                    from features import FEATURES
+
+                    df = pd.read_csv("data/customers.csv")
+                    upsell = GradientBoostingClassifier(random_state=0)
+                    upsell.fit(df[FEATURES], df["upgraded"])
+                """,
+            },
+            expect=1,
+        ),
+        GOOD(
+            {
+                "features.py": """
+                    CHURN_FEATURES = ["tenure", "monthly_charges", "support_calls"]
+                    UPSELL_FEATURES = ["tenure", "plan", "usage_gb"]
+                """,
+                "train_churn.py": """
+                    import pandas as pd
+                    from sklearn.linear_model import LogisticRegression
+                    from features import CHURN_FEATURES
+
+                    df = pd.read_csv("data/customers.csv")
+                    baseline = LogisticRegression().fit(df[CHURN_FEATURES], df["churned"])
+                    model = LogisticRegression(C=0.1).fit(df[CHURN_FEATURES], df["churned"])
+                """,
+                "train_upsell.py": """
+                    import pandas as pd
+                    from sklearn.ensemble import GradientBoostingClassifier
+                    from features import UPSELL_FEATURES
+
+                    df = pd.read_csv("data/customers.csv")
+                    upsell = GradientBoostingClassifier(random_state=0)
+                    upsell.fit(df[UPSELL_FEATURES], df["upgraded"])
+                """,
+            }
+        ),
+    )
+
+    def check(self) -> None:
+        graph = self.graph
+        models = _models(graph)
+        covered: set[frozenset[str]] = set()
+        constants = sorted(
+            {s for m in models for f in m.fits for s in f.signals if graph.feature_list(s)}
+        )
+        for signal in constants:
+            uses = [_Use(m, f) for m in models for f in m.fits if signal in f.signals]
+            uses = [u for u in uses if not is_test_path(u.fit.path)]
+            first = self._firsts(uses)
+            if len(first) < 2 or len({u.fit.path for u in first}) < 2:
+                continue
+            covered.add(frozenset(u.model.id for u in first))
+            qualname = signal.removeprefix("signal:constant:")
+            module, _, name = qualname.rpartition(".")
+            facts = graph.by_module.get(module)
+            line = graph.definition_line(module, name)
+            columns = graph.feature_list(signal) or []
+            listing = ", ".join(f"{u.model.name} ({_where(graph, u.fit)})" for u in first)
+            where = (
+                (facts.path, line)
+                if facts is not None and line
+                else (first[0].fit.path, first[0].fit.line)
+            )
+            self.report(
+                where[0],
+                where[1],
+                f"feature list `{name}` ({len(columns)} columns) feeds {len(first)} distinct "
+                f"models: {listing}; changing the list for one model changes them all "
+                "(entanglement: changing anything changes everything)",
+                related=[fit_location(u.model, u.fit, f"`{name}`") for u in first],
+                key=f"shared:{qualname}",
+                size=float(len(first) - 1),
+            )
+        self._column_sets(graph, models, covered)
+
+    @staticmethod
+    def _firsts(uses: list[_Use]) -> list[_Use]:
+        """One fit per model (its first), in file order."""
+        first: dict[str, _Use] = {}
+        for use in sorted(uses, key=lambda u: (natural_key(u.fit.path), u.fit.line)):
+            first.setdefault(use.model.id, use)
+        return list(first.values())
+
+    def _column_sets(
+        self, graph: ProjectGraph, models: list[ModelInfo], covered: set[frozenset[str]]
+    ) -> None:
+        minimum = int(self.opts.get("min-shared", 3))
+        overlap = float(self.opts.get("min-overlap", 0.8))
+        uses = self._firsts(
+            [_Use(m, f) for m in models for f in m.fits if not is_test_path(f.path)]
+        )
+        columns = {u.model.id: _columns(graph, u.fit) for u in uses}
+        groups: list[list[_Use]] = []
+        for use in uses:
+            mine = columns[use.model.id]
+            if len(mine) < minimum:
+                continue
+            for group in groups:
+                theirs = columns[group[0].model.id]
+                shared = mine & theirs
+                if (
+                    len(shared) >= minimum
+                    and len(shared) >= overlap * len(mine | theirs)
+                    and all(u.fit.path != use.fit.path for u in group)
+                ):
+                    group.append(use)
+                    break
+            else:
+                groups.append([use])
+        for group in groups:
+            if len(group) < 2 or frozenset(u.model.id for u in group) in covered:
+                continue
+            if any(frozenset(u.model.id for u in group) <= ids for ids in covered):
+                continue
+            shared = frozenset.intersection(*(columns[u.model.id] for u in group))
+            head = group[0]
+            listing = ", ".join(f"{u.model.name} ({_where(graph, u.fit)})" for u in group)
+            names = ", ".join(f"`{c}`" for c in sorted(shared)[:6])
+            if len(shared) > 6:
+                names += f" and {len(shared) - 6} more"
+            self.report(
+                head.fit.path,
+                head.fit.line,
+                f"{len(group)} distinct models in different files are fit on the same "
+                f"{len(shared)} input columns ({names}): {listing}; a change to one of these "
+                "signals changes them all (entanglement: changing anything changes "
+                "everything)",
+                related=[fit_location(u.model, u.fit, "these columns") for u in group[1:]],
+                key="columns:" + ",".join(sorted(shared)),
+                size=float(len(group) - 1),
+            )
+
+
+class CorrectionCascade(ProjectRule):
+    code = "MLD122"
+    name = "correction-cascade"
+    category = "entanglement"
+    severity = Severity.WARNING
+    debt_minutes = 60.0
+    tags = ("entanglement", "cross-file", "model")
+    summary = "A model is trained on another model's predictions (an undeclared consumer)."
+    what = (
+        "The predictions of one model, written to a file or table, read by the training or "
+        "feature code of a different model: directly (`train_b.py` reads `scores_a.csv`) or "
+        "through feature scripts that carry them into the other model's training data. "
+        "Reported where the predictions are taken up (or where they are written into a file "
+        "the pipeline also makes), once per producing model and place, naming every model "
+        "that consumes them; in-memory stacking inside one script is not reported, nor a "
+        "model trained in the same script as the one that made the predictions (a loop of "
+        "the same model is MLD131's)."
+    )
+    why = (
+        f"{SECTION}, 'Correction Cascades' and 'Undeclared Consumers': a model learnt on top "
+        "of another's output depends on its behaviour; improving the first now changes the "
+        "second in ways no one tests, and the pair can end in a deadlock where neither can "
+        "be improved alone."
+    )
+    limits = (
+        "Predictions passed on in memory, through a service or through a path known only at "
+        "run time are not followed. Stacking ensembles are reported: that is a cascade too, "
+        "and worth declaring."
+    )
+    examples = (
+        BAD(
+            {
+                "score_risk.py": """
+                    import joblib
+                    import pandas as pd
+
+                    risk = joblib.load("models/risk.joblib")
+                    df = pd.read_csv("data/customers.csv")
+                    df["risk"] = risk.predict_proba(df[["age", "income"]])[:, 1]
+                    df[["id", "risk"]].to_csv("data/risk_scores.csv", index=False)
+                """,
+                "train_pricing.py": """
+                    import pandas as pd
+                    from sklearn.linear_model import Ridge
+
+                    quotes = pd.read_csv("data/quotes.csv")
+                    risk = pd.read_csv("data/risk_scores.csv")
+                    df = quotes.merge(risk, on="id")
+                    pricing = Ridge().fit(df[["risk", "amount"]], df["premium"])
+                """,
+            },
+            expect=1,
+        ),
+        GOOD(
+            {
+                "score_risk.py": """
+                    import joblib
+                    import pandas as pd
+
+                    risk = joblib.load("models/risk.joblib")
+                    df = pd.read_csv("data/customers.csv")
+                    df["risk"] = risk.predict_proba(df[["age", "income"]])[:, 1]
+                    df[["id", "risk"]].to_csv("reports/risk_scores.csv", index=False)
+                """,
+                "train_pricing.py": """
+                    import pandas as pd
+                    from sklearn.linear_model import Ridge
+
+                    df = pd.read_csv("data/quotes.csv")
+                    pricing = Ridge().fit(df[["age", "amount"]], df["premium"])
+                """,
+            }
+        ),
+    )
+
+    def check(self) -> None:
+        graph = self.graph
+        models = _models(graph)
+        # Where predictions are taken up -> (producers, consumers): one finding per place.
+        found: dict[tuple[str, int], list[tuple[ModelInfo, ModelInfo, FitSite, PredictionFlow]]]
+        found = {}
+        for producer in sorted(graph.models.values(), key=lambda m: m.id):
+            if not producer.predicts_to:
+                continue
+            own = {f.path for f in producer.fits}
+            for flow in prediction_flows(graph, producer):
+                for consumer in models:
+                    if consumer.id == producer.id:
+                        continue
+                    for fit in consumer.fits:
+                        if flow.target not in fit.artifacts or fit.path in own:
+                            continue
+                        if is_test_path(fit.path):
+                            continue
+                        where = entry(graph, flow, fit)
+                        bucket = found.setdefault((where.path, where.line), [])
+                        if all((p.id, c.id) != (producer.id, consumer.id) for p, c, _, _ in bucket):
+                            bucket.append((producer, consumer, fit, flow))
+                        break
+        for (path, line), cases in sorted(found.items()):
+            producers = list({p.id: (p, flow) for p, _, _, flow in cases}.values())
+            consumers = sorted(
+                {c.id: (c, f) for _, c, f, _ in cases}.values(),
+                key=lambda c: (natural_key(c[1].path), c[1].line),
+            )
+            flow = producers[0][1]
+            source = graph.artifacts[flow.source].label
+            made = " and ".join(
+                f"{p.name} ({graph.where(f.write.path, f.write.line)})" for p, f in producers
+            )
+            listing = ", ".join(f"{c.name} ({_where(graph, f)})" for c, f in consumers)
+            related = [loc for _, f in producers for loc in flow_locations(graph, f)]
+            related += [fit_location(c, f, "them") for c, f in consumers]
+            self.report(
+                path,
+                line,
+                f"`{source}` holds predictions of {made}, and they feed the training of "
+                f"{listing}: a correction cascade — those models now depend on another "
+                "model's behaviour, undeclared consumers of its output",
+                related=related,
+                key=f"cascade:{source}:" + ",".join(sorted(p.id for p, _ in producers)),
+                size=float(len(consumers)),
+            )

@@ -70,10 +70,12 @@ class SharedFeatureInputs(ProjectRule):
         "imported) that flows into the training of two or more distinct models fit in "
         "different scripts or notebooks, reported at the constant with every fit as a "
         "related location; and two models fit in different files on the same input columns "
-        "(at least `min-shared` columns, and at least `min-overlap` of their columns in "
-        "common), reported at the first fit. Models are distinct when they are different "
-        "objects (the same model saved in one script and loaded in another is one model); "
-        "preprocessing objects (scalers, encoders) are not counted."
+        "(at least `min-shared` columns, and at least `min-overlap` of the smaller model's "
+        "columns in common, the label aside), reported at the first fit. Models are distinct "
+        "when they are different objects (the same model saved in one script and loaded in "
+        "another is one model) learning different things: versions or rivals of one model "
+        "(fit on the same label constant, or on the same columns) count once, and "
+        "preprocessing objects (scalers, encoders) not at all."
     )
     why = (
         f"{SECTION}, 'Entanglement' (CACE: Changing Anything Changes Everything) and "
@@ -90,7 +92,7 @@ class SharedFeatureInputs(ProjectRule):
     options = {"min-shared": 3, "min-overlap": 0.8}
     option_docs = {
         "min-shared": "Columns two models must have in common (column sets, not constants).",
-        "min-overlap": "Share of the union of two models' columns they must have in common.",
+        "min-overlap": "Share of the smaller model's columns the two must have in common.",
     }
     examples = (
         BAD(
@@ -160,6 +162,8 @@ class SharedFeatureInputs(ProjectRule):
             if len(first) < 2 or len({u.fit.path for u in first}) < 2:
                 continue
             covered.add(frozenset(u.model.id for u in first))
+            if len(_tasks(graph, first, signal)) < 2:
+                continue  # versions or rivals of one model: same label, same inputs
             qualname = signal.removeprefix("signal:constant:")
             module, _, name = qualname.rpartition(".")
             facts = graph.by_module.get(module)
@@ -210,7 +214,8 @@ class SharedFeatureInputs(ProjectRule):
                 shared = mine & theirs
                 if (
                     len(shared) >= minimum
-                    and len(shared) >= overlap * len(mine | theirs)
+                    and len(shared) >= overlap * min(len(mine), len(theirs))
+                    and mine != theirs  # the same columns, label included: one task
                     and all(u.fit.path != use.fit.path for u in group)
                 ):
                     group.append(use)
@@ -218,9 +223,8 @@ class SharedFeatureInputs(ProjectRule):
             else:
                 groups.append([use])
         for group in groups:
-            if len(group) < 2 or frozenset(u.model.id for u in group) in covered:
-                continue
-            if any(frozenset(u.model.id for u in group) <= ids for ids in covered):
+            ids = frozenset(u.model.id for u in group)
+            if len(group) < 2 or any(ids <= known for known in covered):
                 continue
             shared = frozenset.intersection(*(columns[u.model.id] for u in group))
             head = group[0]
@@ -239,6 +243,39 @@ class SharedFeatureInputs(ProjectRule):
                 key="columns:" + ",".join(sorted(shared)),
                 size=float(len(group) - 1),
             )
+
+
+def _tasks(graph: ProjectGraph, uses: list[_Use], shared: str) -> list[list[_Use]]:
+    """The uses grouped by what they learn: two fits are one task when they are fit on the
+    same label constant (``TARGET``) or on the same columns besides the shared list."""
+    members = set(graph.feature_list(shared) or ())
+
+    def key(use: _Use) -> tuple[frozenset[str], frozenset[str]]:
+        labels = frozenset(
+            s
+            for s in use.fit.signals
+            if s != shared
+            and s.startswith("signal:constant:")
+            and isinstance(graph.constant(s.removeprefix("signal:constant:")), str)
+        )
+        rest = frozenset(
+            s
+            for s in use.fit.signals
+            if s.startswith("signal:column:") and s.removeprefix("signal:column:") not in members
+        )
+        return labels, rest
+
+    tasks: list[list[_Use]] = []
+    for use in uses:
+        labels, rest = key(use)
+        for task in tasks:
+            their_labels, their_rest = key(task[0])
+            if (labels & their_labels) or (rest and rest == their_rest):
+                task.append(use)
+                break
+        else:
+            tasks.append([use])
+    return tasks
 
 
 class CorrectionCascade(ProjectRule):

@@ -510,3 +510,14 @@ def test_methods_of_a_class_with_an_unknown_outside_base_are_kept() -> None:
         "main.py": "from rules import Fusion, Logger\nFusion()\nprint(Logger)\n",
     }
     assert run_rule(UnusedDefinition, files) == []
+
+
+def test_a_top_level_package_with_a_version_is_a_library() -> None:
+    files = {
+        "mylib/__init__.py": '__version__ = "1.2.0"\n',
+        "mylib/core.py": "def public_api():\n    pass\n",
+        "scripts/run.py": "import mylib\nprint(mylib.__version__)\n",
+    }
+    assert run_rule(UnusedDefinition, files) == []
+    files["mylib/__init__.py"] = ""
+    assert [f.path for f in run_rule(UnusedDefinition, files)] == ["mylib/core.py"]

@@ -1091,8 +1091,18 @@ def is_test_path(path: str) -> bool:
 
 
 def is_library(graph: ProjectGraph, project: ProjectUsage) -> bool:
-    """A distributable package: packaging metadata, or the root itself is a package."""
-    return project.files.packaged or "__init__.py" in graph.by_path
+    """A distributable package: packaging metadata, the root itself is a package, or a
+    top-level package (``pkg/`` or ``src/pkg/``) declares a ``__version__``."""
+    if project.files.packaged or "__init__.py" in graph.by_path:
+        return True
+    for facts in graph.modules():
+        parts = facts.path.split("/")
+        top = len(parts) == 2 or (len(parts) == 3 and parts[0] == "src")
+        if top and parts[-1] == "__init__.py":
+            usage = project.usage(facts)
+            if usage is not None and "__version__" in usage.bindings:
+                return True
+    return False
 
 
 def in_package(graph: ProjectGraph, path: str) -> bool:

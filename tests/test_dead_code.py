@@ -516,7 +516,7 @@ def test_a_top_level_package_with_a_version_is_a_library() -> None:
     files = {
         "mylib/__init__.py": '__version__ = "1.2.0"\n',
         "mylib/core.py": "def public_api():\n    pass\n",
-        "scripts/run.py": "import mylib\nprint(mylib.__version__)\n",
+        "scripts/run.py": "import mylib.core\nprint(mylib.__version__)\n",
     }
     assert run_rule(UnusedDefinition, files) == []
     files["mylib/__init__.py"] = ""

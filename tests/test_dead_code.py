@@ -281,7 +281,7 @@ def test_a_function_used_only_in_a_notebook_is_used() -> None:
 def test_a_librarys_public_api_is_not_reported_but_its_private_helpers_are() -> None:
     files = {
         "pyproject.toml": '[project]\nname = "mylib"\nversion = "1.0"\n',
-        "mylib/__init__.py": "",
+        "mylib/__init__.py": "__all__ = []\n",
         "mylib/core.py": "def public_api():\n    pass\n\ndef _helper():\n    pass\n",
         "mylib/_impl.py": "def used():\n    pass\n",
         "main.py": "from mylib._impl import used\nused()\nimport mylib.core\n",
@@ -348,7 +348,7 @@ def test_a_module_nothing_imports_or_runs_is_orphaned() -> None:
 def test_only_private_modules_of_a_library_can_be_orphaned() -> None:
     files = {
         "setup.cfg": "[metadata]\nname = mylib\n",
-        "mylib/__init__.py": "",
+        "mylib/__init__.py": "__all__ = []\n",
         "mylib/public.py": HELPER,
         "mylib/_private.py": HELPER,
     }
@@ -512,12 +512,24 @@ def test_methods_of_a_class_with_an_unknown_outside_base_are_kept() -> None:
     assert run_rule(UnusedDefinition, files) == []
 
 
-def test_a_top_level_package_with_a_version_is_a_library() -> None:
+def test_a_top_level_package_declaring_an_api_is_a_library() -> None:
     files = {
-        "mylib/__init__.py": '__version__ = "1.2.0"\n',
+        "mylib/__init__.py": '__all__ = ["public_api"]\nfrom mylib.core import public_api\n',
         "mylib/core.py": "def public_api():\n    pass\n",
         "scripts/run.py": "import mylib.core\nprint(mylib.__version__)\n",
     }
     assert run_rule(UnusedDefinition, files) == []
     files["mylib/__init__.py"] = ""
     assert [f.path for f in run_rule(UnusedDefinition, files)] == ["mylib/core.py"]
+
+
+def test_a_packaged_application_is_not_a_library() -> None:
+    files = {
+        "pyproject.toml": '[project]\nname = "churn"\nversion = "0.1"\n',
+        "src/churn/__init__.py": '__version__ = "0.1"\n',
+        "src/churn/models.py": "class OldNet:\n    pass\n\nclass Net:\n    pass\n",
+        "train.py": "from churn.models import Net\nNet()\n",
+    }
+    assert [f.message.split(" is ")[0] for f in run_rule(UnusedDefinition, files)] == [
+        "class `OldNet`"
+    ]

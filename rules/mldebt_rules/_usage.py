@@ -1091,17 +1091,24 @@ def is_test_path(path: str) -> bool:
 
 
 def is_library(graph: ProjectGraph, project: ProjectUsage) -> bool:
-    """A distributable package: packaging metadata, the root itself is a package, or a
-    top-level package (``pkg/`` or ``src/pkg/``) declares a ``__version__``."""
-    if project.files.packaged or "__init__.py" in graph.by_path:
+    """A library, whose public names are there for other projects to use: the analysed
+    folder is itself a package (``sklearn/``), or a top-level package (``pkg/``,
+    ``src/pkg/``) declares an API in its ``__init__``: ``__all__`` or re-exports of five
+    or more names from its modules. Packaging metadata alone does not make one: ML
+    applications are packaged too."""
+    if "__init__.py" in graph.by_path:
         return True
     for facts in graph.modules():
         parts = facts.path.split("/")
         top = len(parts) == 2 or (len(parts) == 3 and parts[0] == "src")
-        if top and parts[-1] == "__init__.py":
-            usage = project.usage(facts)
-            if usage is not None and "__version__" in usage.bindings:
-                return True
+        if not top or parts[-1] != "__init__.py":
+            continue
+        usage = project.usage(facts)
+        if usage is not None and usage.exports is not None:
+            return True
+        own = [i for i in facts.imports if i.module.startswith(f"{facts.module}.") and i.name]
+        if len(own) >= 5:
+            return True
     return False
 
 

@@ -126,7 +126,8 @@ class OrphanModule(ProjectRule):
         "factories), and no Makefile, `dvc.yaml`, shell script, CI workflow, configuration "
         "file mentions. Tests, package `__init__` files, `setup.py`, `conftest.py`, "
         "`noxfile.py`, Sphinx `conf.py`, migrations and notebooks are never reported; in a "
-        "distributable library (packaging metadata, or the root is a package) only private "
+        "library (the analysed folder is a package, or a top-level package declares `__all__` "
+        "or re-exports its modules' names) only private "
         "modules (`_name.py`) are, since the public ones are there for the library's users. "
         "Imports are matched loosely (a script's `import helpers` finds `pipeline/helpers.py`)."
     )

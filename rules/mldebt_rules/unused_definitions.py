@@ -296,8 +296,9 @@ class UnusedDefinition(ProjectRule):
         "hooks (`forward`, `fit`, `transform`, `predict`, `call`, `training_step`, `on_*` "
         "callbacks, `setUp`, `test_*`), private methods of classes with a base outside the "
         "project, fallbacks defined under `if` / `try`, tests, and the public API of a "
-        "distributable library. Modules reported as orphaned (MLD213) or as versioned copies "
-        "(MLD214) are left to those rules."
+        "library (the analysed folder is a package, or a top-level package declares "
+        "`__all__` or re-exports its modules' names). Modules reported as orphaned (MLD213) "
+        "or as versioned copies (MLD214) are left to those rules."
     )
     why = (
         "Sculley et al. (2015), section 6 'Dead experimental codepaths': experiment helpers "

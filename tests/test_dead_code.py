@@ -533,3 +533,51 @@ def test_a_packaged_application_is_not_a_library() -> None:
     assert [f.message.split(" is ")[0] for f in run_rule(UnusedDefinition, files)] == [
         "class `OldNet`"
     ]
+
+
+def test_definitions_looked_up_by_computed_names_are_kept() -> None:
+    files = {
+        "models.py": "class ResNet:\n    pass\n\nclass ViT:\n    pass\n",
+        "heads.py": """
+        class Head:
+            def run(self, kind):
+                return getattr(self, "head_" + kind)()
+
+            def dispatch(self, name):
+                return getattr(self, name)()
+
+            def linear(self):
+                return 1
+        """,
+        "train.py": """
+        import sys
+
+        import models
+        from heads import Head
+
+        model = getattr(models, sys.argv[1])()
+        Head().run("x")
+        """,
+    }
+    assert run_rule(UnusedDefinition, files) == []
+
+
+def test_names_used_by_notebook_magics_are_used() -> None:
+    files = {
+        "features.py": "def featurize(df):\n    return df\n",
+        "bench.ipynb": "# %%\nfrom features import *\n# %%\n%timeit featurize(None)\n",
+    }
+    assert run_rule(UnusedDefinition, files) == []
+
+
+def test_numeric_comparisons_with_an_off_flag_are_followed() -> None:
+    source = """
+    VERBOSE = 0
+
+    def log(msg):
+        if VERBOSE > 1:
+            print(msg)
+        if VERBOSE >= 0:
+            return msg
+    """
+    assert lines(run_rule(AlwaysOffFlag, {"app.py": source})) == [("app.py", 4)]

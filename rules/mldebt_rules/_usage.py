@@ -101,6 +101,9 @@ class Usage:
     calls: dict[str, tuple[int, bool]] = field(default_factory=dict)  # name -> (max pos, splat)
     dests: set[str] = field(default_factory=set)  # argparse destinations
     dynamic_setattr: set[str] = field(default_factory=set)  # receivers; "" for this module
+    #: receivers of ``getattr(x, <computed name>)``, ``vars(x)[...]``: "" for ``globals()``,
+    #: ``self:<class>`` inside a class
+    dynamic_getattr: set[str] = field(default_factory=set)
     guards: list[Guard] = field(default_factory=list)
     params: list[Param] = field(default_factory=list)
     exports: list[str] | None = None
@@ -490,6 +493,11 @@ class _Collector(ast.NodeVisitor):
                 self.usage.keywords.add(keyword.arg)
         if name == "setattr" and len(node.args) >= 2:
             self._setattr(node.args[0], node.args[1])
+        elif name in ("getattr", "hasattr") and len(node.args) >= 2:
+            if not isinstance(node.args[1], ast.Constant) and not _prefixed(node.args[1]):
+                self.usage.dynamic_getattr.add(self._getattr_receiver(node.args[0]))
+        elif name in ("globals", "locals") and not node.args:
+            self.usage.dynamic_getattr.add("")
         elif name == "add_argument":
             self._argument(node)
         elif name == "set_defaults":
@@ -520,6 +528,19 @@ class _Collector(ast.NodeVisitor):
                 self.usage.dynamic_setattr.add("")
             elif target.func.id == "vars" and target.args:
                 self.usage.dynamic_setattr.add(self._receiver(target.args[0]))
+
+    def _getattr_receiver(self, node: ast.expr) -> str:
+        if isinstance(node, ast.Name) and node.id in ("self", "cls") and self.classes:
+            return f"self:{self.classes[-1]}"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in ("globals", "locals"):
+                return ""
+            if node.func.id == "vars" and node.args:
+                return self._getattr_receiver(node.args[0])
+        name = dotted(node)
+        if name is None or name.split(".")[0] not in self.aliases:
+            return "?"  # an object, not a module this file imports
+        return self._resolve(name)
 
     def _receiver(self, node: ast.expr) -> str:
         name = dotted(node)
@@ -721,7 +742,26 @@ _OTHER = "<other>"
 _IMPORTERS = frozenset(
     {"import_module", "__import__", "import_string", "find_spec", "iter_modules", "walk_packages"}
 )
-_COMPARE: dict[type, str] = {ast.Is: "is", ast.IsNot: "is not", ast.Eq: "==", ast.NotEq: "!="}
+_COMPARE: dict[type, str] = {
+    ast.Is: "is",
+    ast.IsNot: "is not",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+}
+
+
+def _prefixed(node: ast.expr) -> bool:
+    """``f"handle_{kind}"`` or ``"visit_" + name``: the prefix says which names it reaches."""
+    if isinstance(node, ast.JoinedStr) and node.values:
+        first = node.values[0]
+        return isinstance(first, ast.Constant) and bool(first.value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)
+    return False
 
 
 def _interesting(test: Test) -> bool:
@@ -951,7 +991,9 @@ def project_usage(graph: ProjectGraph) -> ProjectUsage:
         package = facts.path.endswith("__init__.py")
         usage = extract(text, facts.module, package=package)
         if usage is not None and facts.notebook:
-            usage.mentions |= notebook_runs(root, facts.path)
+            runs, names = notebook_magics(root, facts.path)
+            usage.mentions |= runs
+            usage.uses |= names
         modules[facts.path] = usage
     result = ProjectUsage(root, modules, scan_project_files(root), lines)
     _CACHE.clear()  # one project at a time: keep memory flat across runs in one process
@@ -962,16 +1004,22 @@ def project_usage(graph: ProjectGraph) -> ProjectUsage:
 _RUN_MAGIC = re.compile(r"^\s*(?:%run|!\s*python[\d.]*)\s+(?:-m\s+)?(?:-\S+\s+)*([\w./-]+)", re.M)
 
 
-def notebook_runs(root: Path | None, rel: str) -> set[str]:
-    """Scripts and modules a notebook runs: ``%run helpers.py``, ``!python train.py``,
-    ``!python -m pkg.mod`` (IPython syntax, so not in the cells' Python)."""
+def notebook_magics(root: Path | None, rel: str) -> tuple[set[str], set[str]]:
+    """What a notebook's IPython lines reach, which its cells' Python does not show: the
+    scripts and modules it runs (``%run helpers.py``, ``!python train.py``, ``!python -m
+    pkg.mod``) and the names its magics use (``%timeit featurize(df)``)."""
     if root is None:
-        return set()
+        return set(), set()
     try:
         cells = decode_notebook_cells(root / rel)
     except (OSError, ValueError):
-        return set()
-    return {m.group(1) for m in _RUN_MAGIC.finditer(cells)}
+        return set(), set()
+    runs = {m.group(1) for m in _RUN_MAGIC.finditer(cells)}
+    names: set[str] = set()
+    for line in cells.splitlines():
+        if line.lstrip().startswith(("%", "!")):
+            names.update(_IDENT.findall(line))
+    return runs, names
 
 
 def decode_notebook_cells(path: Path) -> str:

@@ -244,10 +244,7 @@ class FlagIndex:
             right = self.evaluate(facts, usage, guard, test[3], used)
             if left is UNKNOWN or right is UNKNOWN:
                 return UNKNOWN
-            same = type(left) is type(right) and left == right
-            return {"is": same, "is not": not same, "==": left == right, "!=": left != right}[
-                test[1]
-            ]
+            return _compare(test[1], left, right)
         return UNKNOWN
 
     @staticmethod
@@ -256,6 +253,19 @@ class FlagIndex:
             return UNKNOWN
         used.append(flag)
         return flag.value
+
+
+def _compare(op: str, left: Any, right: Any) -> Any:
+    """``left op right`` for known constants; UNKNOWN where Python would raise."""
+    same = type(left) is type(right) and left == right
+    if op in ("is", "is not"):
+        return same if op == "is" else not same
+    if op in ("==", "!="):
+        return (left == right) if op == "==" else (left != right)
+    numbers = (int, float)
+    if not (isinstance(left, numbers) and isinstance(right, numbers)):
+        return UNKNOWN  # None < 1 raises; bool counts as a number, as in Python
+    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
 
 
 @dataclass(frozen=True)

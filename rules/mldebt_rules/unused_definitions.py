@@ -210,6 +210,7 @@ def find_unused(graph: ProjectGraph, project: ProjectUsage) -> list[Unused]:
         for facts in graph.modules():
             if project.usage(facts) is None:
                 names.update(facts.references)
+    dynamic = _dynamically_reached(graph, project)
     skipped = {o.facts.path for o in find_orphans(graph, project)}
     skipped |= {c.copy.path for c in find_copies(graph, project)}
     classes = ClassIndex(graph, project)
@@ -227,8 +228,34 @@ def find_unused(graph: ProjectGraph, project: ProjectUsage) -> list[Unused]:
                 continue
             if _kept(graph, project, classes, facts, usage, definition):
                 continue
+            owner = definition.qualname.rpartition(".")[0]
+            if facts.path in dynamic or f"{facts.path}:{owner}" in dynamic:
+                continue  # getattr(module, name) / getattr(self, name) may reach it
             found.append(Unused(facts, definition))
     return found
+
+
+def _dynamically_reached(graph: ProjectGraph, project: ProjectUsage) -> set[str]:
+    """Modules (by path) and classes (``path:qualname``) whose attributes code looks up by
+    computed names: ``getattr(models, name)``, ``globals()[name]``, ``getattr(self, name)``."""
+    by_suffix: dict[str, list[ModuleFacts]] = {}
+    for facts in graph.modules():
+        parts = facts.module.split(".")
+        for i in range(len(parts)):
+            by_suffix.setdefault(".".join(parts[i:]), []).append(facts)
+    reached: set[str] = set()
+    for facts in graph.modules():
+        usage = project.usage(facts)
+        if usage is None:
+            continue
+        for receiver in usage.dynamic_getattr:
+            if receiver == "":
+                reached.add(facts.path)
+            elif receiver.startswith("self:"):
+                reached.add(f"{facts.path}:{receiver[5:]}")
+            else:
+                reached.update(target.path for target in by_suffix.get(receiver, []))
+    return reached
 
 
 def _kept(

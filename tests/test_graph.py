@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import mldebt.graph as graph_module
 from mldebt.api import analyse
 from mldebt.config import Config
 from mldebt.facts.model import Artifact, Call, Definition, Import, Model, ModuleFacts
@@ -378,3 +379,16 @@ def test_templates_that_say_nothing_stay_unknown(template: str) -> None:
     facts.artifacts = [Artifact("r", template, "pandas.read_csv", 1)]
     graph = ProjectGraph([facts])
     assert [info.kind for info in graph.artifacts.values()] == ["unknown"]
+
+
+def test_bulk_insertion_builds_what_networkx_itself_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    facts = _synthetic(60)
+    fast = ProjectGraph(facts).nx
+    monkeypatch.setattr(graph_module, "_add_nodes", lambda g, nodes: g.add_nodes_from(nodes))
+    monkeypatch.setattr(graph_module, "_add_keyed_edges", lambda g, edges: g.add_edges_from(edges))
+    slow = ProjectGraph(facts).nx
+    assert dict(fast.nodes(data=True)) == dict(slow.nodes(data=True))
+    assert sorted(fast.edges(keys=True, data="kind")) == sorted(slow.edges(keys=True, data="kind"))
+    assert {n: sorted(fast.predecessors(n)) for n in fast} == {
+        n: sorted(slow.predecessors(n)) for n in slow
+    }

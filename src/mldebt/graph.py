@@ -259,7 +259,7 @@ class ProjectGraph:
                     )
                 )
                 edges.append((source, node, "defines", {"kind": "defines"}))
-        graph.add_nodes_from(nodes)
+        _add_nodes(graph, nodes)
         for module in self.by_path.values():
             source = module_node(module.module)
             for imported in module.imports:
@@ -273,8 +273,7 @@ class ProjectGraph:
                             {"kind": "imports", "line": imported.line},
                         )
                     )
-        # Keys given: making a new key per edge is networkx's slowest step.
-        graph.add_edges_from(edges)
+        _add_keyed_edges(graph, edges)
         self._add_calls()
         self._add_artifacts()
         self._add_models()
@@ -430,12 +429,14 @@ class ProjectGraph:
                     edges[(source, target)] = [call.line, 1]
                 else:
                     counted[1] += 1
-        graph = self.nx
-        # Keyed explicitly: a new key per edge is networkx's slowest step, and each caller and
-        # callee pair has no other calls edge (it may have others, e.g. a class's "defines").
-        graph.add_edges_from(
-            (source, target, "calls", {"kind": "calls", "line": line, "count": count})
-            for (source, target), (line, count) in edges.items()
+        # Keyed "calls": each caller and callee pair has one calls edge (and maybe others,
+        # a class's "defines").
+        _add_keyed_edges(
+            self.nx,
+            (
+                (source, target, "calls", {"kind": "calls", "line": line, "count": count})
+                for (source, target), (line, count) in edges.items()
+            ),
         )
 
     def callers(self, path: str, qualname: str) -> set[tuple[str, str]]:
@@ -844,6 +845,59 @@ class ProjectGraph:
             if definition.qualname == qualname:
                 return definition.line
         return None
+
+
+# --- bulk insertion ----------------------------------------------------------------------------
+
+
+def _add_nodes(graph: nx.MultiDiGraph, nodes: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """``graph.add_nodes_from(nodes)``, writing networkx's dicts directly for a plain
+    MultiDiGraph: its per-item bookkeeping is most of a large project's build time."""
+    if type(graph) is not nx.MultiDiGraph:
+        graph.add_nodes_from(nodes)
+        return
+    succ, pred, found = graph._succ, graph._pred, graph._node
+    for node, data in nodes:
+        if node not in succ:
+            succ[node] = {}
+            pred[node] = {}
+            found[node] = dict(data)
+        else:
+            found[node].update(data)
+    _clear_cache(graph)
+
+
+def _add_keyed_edges(
+    graph: nx.MultiDiGraph, edges: Iterable[tuple[str, str, Any, dict[str, Any]]]
+) -> None:
+    """``graph.add_edges_from`` for ``(u, v, key, data)`` edges, as :func:`_add_nodes` does
+    it (an edge with an existing key is updated, as networkx would)."""
+    if type(graph) is not nx.MultiDiGraph:
+        graph.add_edges_from(edges)
+        return
+    succ, pred, found = graph._succ, graph._pred, graph._node
+    for u, v, key, data in edges:
+        for node in (u, v):
+            if node not in succ:
+                succ[node] = {}
+                pred[node] = {}
+                found[node] = {}
+        keys = succ[u].get(v)
+        if keys is None:
+            keys = succ[u][v] = {}
+            pred[v][u] = keys
+        known = keys.get(key)
+        if known is None:
+            keys[key] = dict(data)
+        else:
+            known.update(data)
+    _clear_cache(graph)
+
+
+def _clear_cache(graph: nx.MultiDiGraph) -> None:
+    cache = getattr(graph, "__networkx_cache__", None)
+    if cache:
+        cache.clear()
 
 
 # --- templates ---------------------------------------------------------------------------------

@@ -84,7 +84,10 @@ def run(
         )
     )
     file_rules: list[RuleSpec] = [
-        (e.rule, e.options) for e in enabled if issubclass(e.rule, FileRule)
+        (e.rule, e.options)
+        for e in enabled
+        if issubclass(e.rule, FileRule)
+        or (issubclass(e.rule, ProjectRule) and e.rule.wants_file_facts())
     ]
     cache = (
         Cache(options.cache_dir or config.root / CACHE_DIR, _salt(registry, file_rules))

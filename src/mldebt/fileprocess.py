@@ -26,12 +26,13 @@ from mldebt.context import FileContext, PendingReport
 from mldebt.facts.extract import FactsCollector
 from mldebt.facts.ml import MLFactsCollector
 from mldebt.findings import Location
-from mldebt.rule import FileRule, Report
+from mldebt.rule import FileRule, ProjectRule, Report
 from mldebt.source import Source, SourceError, decode_notebook, decode_python
 from mldebt.suppress import parse_suppressions
 from mldebt.traversal import Dispatch, Span, positions, walk
 
-RuleSpec = tuple[type[FileRule], Mapping[str, Any]]
+#: A rule to run in the per-file pass: a FileRule, or a ProjectRule that wants file facts.
+RuleSpec = tuple[type[FileRule] | type[ProjectRule], Mapping[str, Any]]
 Outcome = dict[str, Any]
 
 
@@ -214,7 +215,8 @@ def _blank_cell(text: str, source: Source, line: int) -> str:
 def _run_rules(
     rel: str, source: Source, module: cst.Module, rules: Sequence[RuleSpec], outcome: Outcome
 ) -> None:
-    active = list(rules)
+    project = [cls for cls, _ in rules if issubclass(cls, ProjectRule)]
+    active = [(cls, opts) for cls, opts in rules if issubclass(cls, FileRule)]
     with_ml_facts = True
     for _ in range(len(active) + 2):
         context = FileContext(rel, source.text, module, source.notebook, source.cells.starts)
@@ -252,6 +254,7 @@ def _run_rules(
             ml.contribute(facts, lines)
         except Exception as exc:
             outcome["reports"].append(_crash_report(ml, exc))
+    _project_file_facts(context, project, facts.extra, outcome)
     facts.cells = outcome["cells"]
     outcome["facts"] = facts.to_dict()
     outcome["suppressions"] = [
@@ -265,6 +268,26 @@ def _run_rules(
             source.cells.starts,
         )
     ]
+
+
+def _project_file_facts(
+    context: FileContext,
+    rules: Sequence[type[ProjectRule]],
+    extra: dict[str, Any],
+    outcome: Outcome,
+) -> None:
+    """Each facts key once: the per-file data project rules asked for."""
+    for rule in rules:
+        if rule.facts_key in extra:
+            continue
+        try:
+            extra[rule.facts_key] = rule.file_facts(context)
+        except Exception as exc:  # the rule loses this file's facts; the file keeps the rest
+            message = (
+                f"file facts of rule {rule.code} [{rule.name}] crashed: {type(exc).__name__}: {exc}"
+            )
+            outcome["reports"].append(_simple(InternalError.code, message, 1, 1))
+            extra[rule.facts_key] = None
 
 
 def _crash_report(culprit: object, exc: Exception) -> dict[str, Any]:

@@ -189,7 +189,28 @@ class FileRule(Rule, cst.BatchableCSTVisitor):
 
 
 class ProjectRule(Rule):
-    """A rule over the whole project: a function of the project graph, run after every file."""
+    """A rule over the whole project: a function of the project graph, run after every file.
+
+    A project rule that needs more of each file than the graph's facts hold defines
+    ``file_facts(context)``: it runs in the per-file pass (in the workers, cached with the
+    file's other facts, so warm runs never re-read or re-parse a file) and its JSON-ready
+    result is ``graph.by_path[path].extra[facts_key]``. Rules that share a ``facts_key``
+    share one computation.
+    """
+
+    facts_key: ClassVar[str] = ""
+
+    @classmethod
+    def file_facts(cls, context: FileContext) -> Any:
+        """Per-file data for this rule (plain JSON types); ``None`` when not overridden."""
+        return None
+
+    @classmethod
+    def wants_file_facts(cls) -> bool:
+        """Does the rule define ``file_facts`` (under a ``facts_key``)?"""
+        return bool(cls.facts_key) and "file_facts" in {
+            name for klass in cls.__mro__ if klass is not ProjectRule for name in vars(klass)
+        }
 
     def __init__(self, graph: ProjectGraph, options: Mapping[str, Any]) -> None:
         self.graph = graph

@@ -151,6 +151,9 @@ class ModuleFacts:
     cli_defaults: dict[str, Any] = field(default_factory=dict)
     #: Flow tokens of what each function of the module returns (ML-relevant ones only).
     returns: dict[str, list[str]] = field(default_factory=dict)
+    #: Facts computed for project rules in the per-file pass (``ProjectRule.file_facts``),
+    #: by the rule's ``facts_key``: plain JSON data, cached with everything else.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -190,6 +193,7 @@ class ModuleFacts:
             constants=dict(data.get("constants", {})),
             cli_defaults=dict(data.get("cli_defaults", {})),
             returns={k: list(v) for k, v in data.get("returns", {}).items()},
+            extra=dict(data.get("extra", {})),
         )
 
 

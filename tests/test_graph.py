@@ -291,6 +291,20 @@ def test_a_model_saved_and_loaded_elsewhere_is_one_model(tmp_path: Path) -> None
     assert graph.feature_list("signal:constant:train.FEATURES") == ["age", "income"]
 
 
+def test_models_built_from_one_settings_file_stay_distinct(tmp_path: Path) -> None:
+    script = """
+import yaml
+from sklearn.ensemble import RandomForestClassifier
+with open("params.yaml") as fh:
+    params = yaml.safe_load(fh)
+model = RandomForestClassifier(**params["rf"])
+model.fit([[0]], [0])
+"""
+    graph = graph_of(tmp_path, {"a.py": script, "b.py": script})
+    assert sorted(graph.models) == ["model:a.py:model@6", "model:b.py:model@6"]
+    assert not edges(graph, "loads")
+
+
 def test_data_flows_from_what_a_module_reads_to_what_it_writes(tmp_path: Path) -> None:
     graph = graph_of(
         tmp_path,

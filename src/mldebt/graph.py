@@ -763,12 +763,12 @@ class ProjectGraph:
                 info.predicts.extend((facts.path, line) for line in model.predicts)
                 for saved in model.saved_to:
                     use = self._use_of.get((facts.path, saved))
-                    for node in use.nodes if use is not None else ():
+                    for node in use.nodes if use is not None and _holds_model(use) else ():
                         info.saved_to.add(node)
                         graph.add_edge(identity, node, kind="saves", path=facts.path)
                 for loaded in model.loaded_from:
                     use = self._use_of.get((facts.path, loaded))
-                    for node in use.nodes if use is not None else ():
+                    for node in use.nodes if use is not None and _holds_model(use) else ():
                         info.loaded_from.add(node)
                         graph.add_edge(node, identity, kind="loads", path=facts.path)
                 for fit in model.fits:
@@ -794,7 +794,7 @@ class ProjectGraph:
     def _model_identity(self, facts: ModuleFacts, model: Model) -> str:
         for index in (*model.saved_to, *model.loaded_from):
             use = self._use_of.get((facts.path, index))
-            if use is not None and use.nodes:
+            if use is not None and use.nodes and _holds_model(use):
                 node = sorted(use.nodes)[0]
                 if self.artifacts[node].known:
                     return "model:" + node
@@ -845,6 +845,71 @@ class ProjectGraph:
             if definition.qualname == qualname:
                 return definition.line
         return None
+
+
+# --- models ------------------------------------------------------------------------------------
+
+#: APIs that save or load models whatever the file is called (``xgb.save_model("m.json")``).
+_MODEL_APIS = frozenset(
+    {
+        "torch.save",
+        "torch.load",
+        "torch.jit.save",
+        "torch.jit.load",
+        "joblib.dump",
+        "joblib.load",
+        "save_model",
+        "load_model",
+        "save_pretrained",
+        "from_pretrained",
+        "save_weights",
+        "load_weights",
+        "save",
+        "restore",
+        "lightgbm.Booster",
+        "xgboost.Booster",
+        "keras.models.load_model",
+        "keras.saving.load_model",
+        "tensorflow.saved_model.save",
+        "tensorflow.saved_model.load",
+        "safetensors.torch.save_file",
+        "safetensors.torch.load_file",
+    }
+)
+#: Files that hold settings or data, never the model itself (a model built from
+#: ``yaml.safe_load(open("params.yaml"))`` was not loaded from it).
+_NOT_MODEL_FILES = frozenset(
+    {
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".ini",
+        ".cfg",
+        ".conf",
+        ".json",
+        ".jsonl",
+        ".txt",
+        ".csv",
+        ".tsv",
+        ".parquet",
+        ".feather",
+        ".xlsx",
+        ".xls",
+        ".md",
+        ".log",
+        ".npy",
+        ".npz",
+    }
+)
+
+
+def _holds_model(use: ArtifactUse) -> bool:
+    """Whether a save or load of a model really puts the model in that file."""
+    if use.api in _MODEL_APIS:
+        return True
+    name = use.template.rpartition("/")[2]
+    dot = name.rfind(".")
+    return not (dot > 0 and name[dot:].lower() in _NOT_MODEL_FILES)
 
 
 # --- bulk insertion ----------------------------------------------------------------------------

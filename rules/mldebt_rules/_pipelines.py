@@ -114,6 +114,27 @@ DATA_SUFFIXES = frozenset(
         ".zip",
     }
 )
+#: Name parts of fitted objects (``models/``, ``scaler.pkl``, ``tfidf_vectorizer.joblib``).
+MODEL_WORDS = frozenset(
+    {
+        "model",
+        "models",
+        "scaler",
+        "encoder",
+        "encoders",
+        "vectorizer",
+        "tokenizer",
+        "clf",
+        "classifier",
+        "regressor",
+        "estimator",
+        "checkpoint",
+        "checkpoints",
+        "ckpt",
+        "booster",
+    }
+)
+DATA_ONLY_SUFFIXES = frozenset({".csv", ".tsv", ".parquet", ".feather", ".xlsx", ".jsonl"})
 #: Folders and name parts that say "made on the way, to be read again".
 INTERMEDIATE_WORDS = frozenset(
     {
@@ -236,6 +257,8 @@ def is_model_artifact(graph: ProjectGraph, info: ArtifactInfo) -> bool:
     """Saved from or loaded into a model, by a model API, or named like model weights."""
     if any(info.id in m.saved_to or info.id in m.loaded_from for m in graph.models.values()):
         return True
+    if words(info.label) & MODEL_WORDS and suffix(info.label) not in DATA_ONLY_SUFFIXES:
+        return True
     if any(
         u.api in MODEL_APIS or u.api.endswith((".save_model", ".load_model")) for u in info.uses
     ):
@@ -298,9 +321,12 @@ def hand_offs(
             continue
         writes = [(w, s) for w in info.writes for s in steps(w)]
         reads = [(r, s) for r in info.reads for s in steps(r)]
+        writers = {s for _, s in writes}
         for write, writer in writes:
             for read, reader in reads:
-                if writer != reader:
+                # A step that writes the file itself reads its own output, not another's
+                # (two driver scripts running the same helpers are alternatives, not steps).
+                if writer != reader and reader not in writers:
                     found.append(HandOff(info.id, writer, reader, write, read))
     found.sort(key=lambda h: (natural_key(h.writer), natural_key(h.reader), h.artifact))
     return found

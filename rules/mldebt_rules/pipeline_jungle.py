@@ -339,8 +339,8 @@ class ArtifactWrittenTwice(ProjectRule):
         "which script ran last. Reported once per file, at the write of the script that "
         "runs later in numbered order (or that also reads the file it overwrites), with "
         "every write as a related location. Writes through wildcards, appends to logs, raw "
-        "inputs and test code are left alone; one helper called by several scripts counts "
-        "as each of those scripts writing."
+        "inputs and test code are left alone, and so is one helper that several scripts "
+        "call (one place that writes the file)."
     )
     why = (
         f"{SECTION}: in a jungle the same intermediate is produced by several paths; the "
@@ -404,19 +404,20 @@ class ArtifactWrittenTwice(ProjectRule):
                 continue
             if words(info.label) & {"log", "logs"} or suffix(info.label) in (".log", ".jsonl"):
                 continue
-            writers: dict[str, ArtifactUse] = {}
+            # One write per module that holds write code; the steps that run it name it.
+            places: dict[str, ArtifactUse] = {}
             for use in info.writes:
-                if use.matched:
+                if use.matched or not steps(use):
                     continue
-                for step in steps(use):
-                    known = writers.get(step)
-                    if known is None or use.line < known.line:
-                        writers[step] = use
-            if len(writers) < 2:
+                known = places.get(use.path)
+                if known is None or use.line < known.line:
+                    places[use.path] = use
+            if len(places) < 2:
                 continue
+            writers = {_step_name(use): use for use in places.values()}
             readers = {s for use in info.reads for s in steps(use)}
             ordered = sorted(writers, key=natural_key)
-            overwriting = [s for s in ordered if s in readers]
+            overwriting = [s for s in ordered if set(s.split(", ")) & readers]
             last = overwriting[-1] if overwriting else ordered[-1]
             use = writers[last]
             others = [s for s in ordered if s != last]
@@ -439,6 +440,11 @@ class ArtifactWrittenTwice(ProjectRule):
                 key=f"written:{info.label}",
                 size=float(len(writers) - 1),
             )
+
+
+def _step_name(use: ArtifactUse) -> str:
+    """The scripts that run a use, as a message names them."""
+    return ", ".join(sorted(steps(use), key=natural_key))
 
 
 class ReadBeforeWritten(ProjectRule):

@@ -108,6 +108,7 @@ def test_notebooks_read_helpers_data_and_save_models() -> None:
         "{ref:helpers.DATA}/sales_2023.csv",
         "{ref:helpers.DATA}/stores.csv",
         "{ref:helpers.DATA}/sales_sample_for_agency.csv",
+        "{ref:helpers.DATA}/store_segments.parquet",
     ]
     rf = next(m for m in eda.models if m.var == "rf")
     assert {"s:discount", "s:promo_share"} <= set(rf.fits[0].inputs)

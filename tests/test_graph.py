@@ -196,6 +196,26 @@ def test_a_glob_reaches_wildcard_writes_and_equal_wildcards_share_a_node(tmp_pat
     assert any(u.path == "predict.py" and u.api == "glob.glob" for u in graph.artifacts[node].uses)
 
 
+def test_files_under_a_folder_known_only_at_run_time_are_still_matched(tmp_path: Path) -> None:
+    """``args.root / "data" / "x.pkl"`` in two scripts: the same file under an unknown root."""
+    script = (
+        "import argparse\nimport pandas as pd\n"
+        "parser = argparse.ArgumentParser()\n"
+        'parser.add_argument("--root", required=True)\n'
+        "root = parser.parse_args().root\n"
+    )
+    graph = graph_of(
+        tmp_path,
+        {
+            "build.py": script + 'pd.DataFrame().to_pickle(root / "data" / "X_train.pkl")\n',
+            "train.py": script + 'X = pd.read_pickle(root / "data" / "X_train.pkl")\n',
+            "other.py": 'import pandas as pd\nX = pd.read_pickle("data/X_train.pkl")\n',
+        },
+    )
+    node = artifact_node("data/X_train.pkl")
+    assert uses(graph, node) == [("r", "other.py", 2), ("r", "train.py", 6), ("w", "build.py", 6)]
+
+
 def test_unknown_paths_are_never_merged(tmp_path: Path) -> None:
     graph = graph_of(
         tmp_path,

@@ -1002,7 +1002,10 @@ _REGEX_CACHE: dict[str, re.Pattern[str]] = {}
 def _regex(template: str) -> re.Pattern[str]:
     found = _REGEX_CACHE.get(template)
     if found is None:
-        found = _REGEX_CACHE[template] = paths.to_regex(template)
+        pattern = paths.to_regex(template).pattern
+        if template.startswith("{}/"):  # an unknown folder may be the root itself
+            pattern = "(?:.*/)?" + paths.to_regex(template[3:]).pattern
+        found = _REGEX_CACHE[template] = re.compile(pattern, re.DOTALL)
     return found
 
 
@@ -1055,9 +1058,9 @@ def _candidates(template: str, folder: str) -> list[str]:
         head = text[0]
         found = _normalise(text[1:])
         return [head + found] if found is not None else [text]
-    if not paths.is_known(text) or text.startswith(("{}", "{arg:")):
+    if not paths.is_known(text) or text.startswith("{arg:"):
         return []
-    if text.startswith("{ref:"):
+    if text.startswith(("{ref:", "{}")):  # under a folder known only at run time
         found = _normalise(text)
         return [found] if found else [text]
     out: list[str] = []

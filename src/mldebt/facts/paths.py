@@ -289,7 +289,11 @@ def _binary(node: cst.BinaryOperation, names: Names, depth: int) -> str | None:
     if isinstance(operator, cst.Divide):  # pathlib: the left side must be a path
         left = evaluate(node.left, names, depth)
         if left is None:
-            return None
+            if not isinstance(
+                node.right, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)
+            ):
+                return None
+            left = WILD  # args.root / "data": a folder known only at run time
         return join(left, _part(node.right, names, depth))
     if isinstance(operator, cst.Add):
         if isinstance(node.left, _NOT_STRINGS) or isinstance(node.right, _NOT_STRINGS):

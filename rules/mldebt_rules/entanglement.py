@@ -70,8 +70,8 @@ class SharedFeatureInputs(ProjectRule):
         "imported) that flows into the training of two or more distinct models fit in "
         "different scripts or notebooks, reported at the constant with every fit as a "
         "related location; and two models fit in different files on the same input columns "
-        "(at least `min-shared` columns, and at least `min-overlap` of the smaller model's "
-        "columns in common, the label aside), reported at the first fit. Models are distinct "
+        "(at least `min-shared` of them) but one each — its label — reported at the "
+        "first fit. Models are distinct "
         "when they are different objects (the same model saved in one script and loaded in "
         "another is one model) learning different things: versions or rivals of one model "
         "(fit on the same label constant, or on the same columns) count once, and "
@@ -89,10 +89,9 @@ class SharedFeatureInputs(ProjectRule):
         "reported too when they fit distinct models; suppress the finding when sharing is "
         "deliberate."
     )
-    options = {"min-shared": 3, "min-overlap": 0.8}
+    options = {"min-shared": 3}
     option_docs = {
         "min-shared": "Columns two models must have in common (column sets, not constants).",
-        "min-overlap": "Share of the smaller model's columns the two must have in common.",
     }
     examples = (
         BAD(
@@ -199,7 +198,6 @@ class SharedFeatureInputs(ProjectRule):
         self, graph: ProjectGraph, models: list[ModelInfo], covered: set[frozenset[str]]
     ) -> None:
         minimum = int(self.opts.get("min-shared", 3))
-        overlap = float(self.opts.get("min-overlap", 0.8))
         uses = self._firsts(
             [_Use(m, f) for m in models for f in m.fits if not is_test_path(f.path)]
         )
@@ -214,8 +212,10 @@ class SharedFeatureInputs(ProjectRule):
                 shared = mine & theirs
                 if (
                     len(shared) >= minimum
-                    and len(shared) >= overlap * min(len(mine), len(theirs))
-                    and mine != theirs  # the same columns, label included: one task
+                    # The same columns but one each (its label): rivals for one task share
+                    # the label too, and models with more columns of their own differ.
+                    and len(mine - theirs) == 1
+                    and len(theirs - mine) == 1
                     and all(u.fit.path != use.fit.path for u in group)
                 ):
                     group.append(use)

@@ -581,3 +581,48 @@ def test_numeric_comparisons_with_an_off_flag_are_followed() -> None:
             return msg
     """
     assert lines(run_rule(AlwaysOffFlag, {"app.py": source})) == [("app.py", 4)]
+
+
+SETTINGS = "model:\n  hidden: 64\n  use_attention: false\ntrain:\n  epochs: 3\n"
+READ_SETTINGS = """
+import yaml
+
+cfg = yaml.safe_load(open("configs/train.yaml"))
+if cfg["model"]["use_attention"]:
+    print("attention")
+if cfg["train"].get("epochs"):
+    print("epochs")
+"""
+
+
+def test_a_setting_off_in_every_settings_file_is_an_always_off_flag() -> None:
+    files = {"configs/train.yaml": SETTINGS, "train.py": READ_SETTINGS}
+    found = run_rule(AlwaysOffFlag, files)
+    assert lines(found) == [("train.py", 4)]
+    assert "`use_attention` is False in configs/train.yaml:3" in found[0].message
+    assert [(r.path, r.line) for r in found[0].related] == [("configs/train.yaml", 3)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        ({"configs/big.yaml": "model:\n  use_attention: true\n"}, "on in another settings file"),
+        ({"Makefile": "big:\n\tpython train.py model.use_attention=true\n"}, "a command line"),
+        ({"tune.py": "cfg = {}\ncfg['use_attention'] = True\n"}, "stored into the settings"),
+    ],
+)
+def test_a_setting_that_something_turns_on_is_left_alone(extra: dict[str, str], why: str) -> None:
+    files = {"configs/train.yaml": SETTINGS, "train.py": READ_SETTINGS, **extra}
+    assert run_rule(AlwaysOffFlag, files) == [], why
+
+
+def test_settings_of_a_hydra_project_belong_to_the_command_line() -> None:
+    entry = """
+    import hydra
+
+    @hydra.main(config_path="configs", config_name="train")
+    def main(cfg):
+        pass
+    """
+    files = {"configs/train.yaml": SETTINGS, "train.py": READ_SETTINGS, "main.py": entry}
+    assert run_rule(AlwaysOffFlag, files) == []

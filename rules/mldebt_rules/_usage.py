@@ -22,16 +22,24 @@ import ast
 import json
 import os
 import re
+import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mldebt.facts.model import ModuleFacts
 from mldebt.graph import ProjectGraph
 from mldebt.labels import LABELS_FILE
 from mldebt.source import CellMap, SourceError, decode_notebook, decode_python
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 #: A test expression as a small tree: ("c", value) constant, ("g", name) module-level name,
 #: ("i", "mod.NAME") imported name, ("p", name) parameter of the enclosing function,
@@ -104,6 +112,8 @@ class Usage:
     #: receivers of ``getattr(x, <computed name>)``, ``vars(x)[...]``: "" for ``globals()``,
     #: ``self:<class>`` inside a class
     dynamic_getattr: set[str] = field(default_factory=set)
+    key_reads: set[str] = field(default_factory=set)  # cfg["key"], cfg.get("key")
+    key_stores: set[str] = field(default_factory=set)  # cfg["key"] = ..., setdefault("key")
     guards: list[Guard] = field(default_factory=list)
     params: list[Param] = field(default_factory=list)
     exports: list[str] | None = None
@@ -203,6 +213,7 @@ class _Collector(ast.NodeVisitor):
         self.classes: list[str] = []
         self.callees: set[int] = set()
         self.docstrings: set[int] = set()
+        self.keys: set[int] = set()  # string constants used as keys of a read or a store
 
     # module level ---------------------------------------------------------------------------
     def run(self, tree: ast.Module) -> None:
@@ -498,6 +509,12 @@ class _Collector(ast.NodeVisitor):
                 self.usage.dynamic_getattr.add(self._getattr_receiver(node.args[0]))
         elif name in ("globals", "locals") and not node.args:
             self.usage.dynamic_getattr.add("")
+        elif name in ("get", "setdefault", "pop") and isinstance(func, ast.Attribute):
+            key = _string_key(node.args[0] if node.args else None)
+            if key is not None:
+                assert isinstance(node.args[0], ast.Constant)
+                self.keys.add(id(node.args[0]))
+                (self.usage.key_reads if name == "get" else self.usage.key_stores).add(key)
         elif name == "add_argument":
             self._argument(node)
         elif name == "set_defaults":
@@ -611,8 +628,23 @@ class _Collector(ast.NodeVisitor):
             if alias.asname and alias.asname != alias.name:
                 self.usage.value_uses.add(alias.name)  # called under another name
 
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        key = _string_key(node.slice)
+        if key is not None:
+            assert isinstance(node.slice, ast.Constant)
+            self.keys.add(id(node.slice))
+            if isinstance(node.ctx, ast.Load):
+                self.usage.key_reads.add(key)
+            else:
+                self.usage.key_stores.add(key)
+        self.generic_visit(node)
+
     def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and id(node) not in self.docstrings:
+        if (
+            isinstance(node.value, str)
+            and id(node) not in self.docstrings
+            and id(node) not in self.keys
+        ):
             self._string(node.value)
 
     def _string(self, value: str) -> None:
@@ -707,6 +739,17 @@ class _Collector(ast.NodeVisitor):
             return UNKNOWN
         if isinstance(node, ast.Name):
             return self._name(node.id)
+        if isinstance(node, ast.Subscript):
+            key = _string_key(node.slice)
+            return ("k", key) if key is not None else UNKNOWN
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+        ):
+            key = _string_key(node.args[0])
+            return ("k", key) if key is not None else UNKNOWN
         if isinstance(node, ast.Attribute):
             receiver = dotted(node.value)
             if receiver is None:
@@ -754,6 +797,12 @@ _COMPARE: dict[type, str] = {
 }
 
 
+def _string_key(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+        return node.value
+    return None
+
+
 def _prefixed(node: ast.expr) -> bool:
     """``f"handle_{kind}"`` or ``"visit_" + name``: the prefix says which names it reaches."""
     if isinstance(node, ast.JoinedStr) and node.values:
@@ -767,7 +816,7 @@ def _prefixed(node: ast.expr) -> bool:
 def _interesting(test: Test) -> bool:
     """A test worth keeping: it has a constant or a name whose value may be known."""
     kind = test[0]
-    if kind in ("c", "g", "i", "p", "a"):
+    if kind in ("c", "g", "i", "p", "a", "k"):
         return True
     if kind == "not":
         return _interesting(test[1])
@@ -886,6 +935,8 @@ class ProjectFiles:
     config: dict[str, str] = field(default_factory=dict)  # YAML / TOML / JSON / INI
     docs: dict[str, str] = field(default_factory=dict)
     packaged: bool = False  # setup.py / setup.cfg / pyproject [project] or [tool.poetry]
+    #: settings files' scalar values by key: key -> [(path, line, value)]
+    values: dict[str, list[tuple[str, int, Any]]] = field(default_factory=dict)
 
     def identifiers(self, which: Iterable[str]) -> set[str]:
         found: set[str] = set()
@@ -943,6 +994,9 @@ def scan_project_files(root: Path | None) -> ProjectFiles:
             if lower in ("dvc.yaml", "dvc.yml", "tox.ini", "noxfile.toml", "mkdocs.yml"):
                 kind = "run"
             getattr(files, kind)[rel] = text
+            if kind == "config" and _settings_file(rel):
+                for key, line, value in config_values(rel, text):
+                    files.values.setdefault(key, []).append((rel, line, value))
             if rel in ("setup.cfg", "pyproject.toml") and re.search(
                 r"^\[(project|tool\.poetry|metadata)\]", text, re.M
             ):
@@ -951,6 +1005,88 @@ def scan_project_files(root: Path | None) -> ProjectFiles:
             if seen >= _MAX_FILES:
                 return files
     return files
+
+
+_SETTINGS_WORDS = re.compile(
+    r"conf|cfg|param|setting|hparam|hyper|experiment|option|args|train|model|pipeline", re.I
+)
+_NOT_SETTINGS = frozenset(
+    {
+        "pyproject.toml",
+        "package.json",
+        "package-lock.json",
+        "tsconfig.json",
+        "environment.yml",
+        "environment.yaml",
+        "mkdocs.yml",
+        "codecov.yml",
+        ".pre-commit-config.yaml",
+        ".readthedocs.yaml",
+        "dvc.yaml",
+        "dvc.lock",
+        "citation.cff",
+    }
+)
+
+
+def _settings_file(rel: str) -> bool:
+    """A YAML / JSON / TOML file that configures runs (``configs/train.yaml``,
+    ``params.yaml``), not a tool's file or a data file."""
+    name = rel.rsplit("/", 1)[-1].lower()
+    if name in _NOT_SETTINGS or name.startswith("docker-compose") or rel.startswith("."):
+        return False
+    if not name.endswith((".yaml", ".yml", ".json", ".toml")):
+        return False
+    return bool(_SETTINGS_WORDS.search(rel))
+
+
+def config_values(rel: str, text: str) -> list[tuple[str, int, Any]]:
+    """Every scalar setting of a YAML / JSON / TOML file as (key, line, value)."""
+    try:
+        if rel.endswith((".yaml", ".yml")):
+            return _yaml_values(text)
+        data = json.loads(text) if rel.endswith(".json") else tomllib.loads(text)
+    except Exception:  # a file we cannot read as settings names nothing
+        return []
+    found: list[tuple[str, int, Any]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, (dict, list)):
+                    walk(item)
+                elif isinstance(key, str):
+                    match = re.search(rf"^.*\b{re.escape(key)}\b", text, re.M)
+                    line = text.count("\n", 0, match.start()) + 1 if match else 1
+                    found.append((key, line, item))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(data)
+    return found
+
+
+def _yaml_values(text: str) -> list[tuple[str, int, Any]]:
+    found: list[tuple[str, int, Any]] = []
+    for document in yaml.compose_all(text, Loader=yaml.SafeLoader):
+        stack = [document]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if isinstance(value, yaml.ScalarNode) and isinstance(key, yaml.ScalarNode):
+                        loaded = (
+                            yaml.safe_load(value.value)
+                            if value.tag.endswith((":bool", ":null", ":int", ":float"))
+                            else value.value
+                        )
+                        found.append((key.value, key.start_mark.line + 1, loaded))
+                    else:
+                        stack.append(value)
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+    return found
 
 
 @dataclass

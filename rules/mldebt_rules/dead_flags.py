@@ -11,6 +11,7 @@ from mldebt.findings import Location, Severity
 from mldebt.graph import ProjectGraph
 from mldebt.rule import BAD, GOOD, ProjectRule
 from mldebt_rules._usage import (
+    FALSY,
     ClassIndex,
     Guard,
     ProjectUsage,
@@ -24,6 +25,10 @@ from mldebt_rules._usage import (
 from mldebt_rules.unused_definitions import HOOK_PREFIXES, HOOKS, TRANSPARENT_DECORATORS
 
 _OTHER = "<other>"
+#: Libraries that let the command line override any setting (``train.py model.lr=0.1``).
+CLI_SETTINGS = frozenset(
+    {"hydra", "fire", "jsonargparse", "simple_parsing", "ml_collections", "absl", "tyro"}
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class FlagIndex:
         self.keywords: set[str] = set()
         self.dests: set[str] = set()
         self.value_uses: set[str] = set()
+        self.key_stores: set[str] = set()
         self.calls: dict[str, tuple[int, bool]] = {}
         self.dynamic: set[str] = set()  # modules whose attributes are set by computed names
         #: attribute name -> (path, line, value, owning class qualname or "")
@@ -68,6 +74,7 @@ class FlagIndex:
             self.keywords |= usage.keywords
             self.dests |= {d.lower() for d in usage.dests}
             self.value_uses |= usage.value_uses
+            self.key_stores |= usage.key_stores
             for name, (count, splat) in usage.calls.items():
                 before = self.calls.get(name, (0, False))
                 self.calls[name] = (max(before[0], count), before[1] or splat)
@@ -83,11 +90,21 @@ class FlagIndex:
                 for cls, line, value in entries:
                     self.attr_bindings.setdefault(name, []).append((facts.path, line, value, cls))
         self.config_names = {n.lower() for n in project.files.identifiers(("config",))}
+        self.run_names = project.files.identifiers(("run",))
+        #: settings any key of which the command line can override (Hydra, Fire, ...)
+        self.cli_settings = any(
+            imp.module.split(".")[0] in CLI_SETTINGS or (imp.name or "") in CLI_SETTINGS
+            for facts in graph.modules()
+            for imp in facts.imports
+        )
         self.module_flags: dict[tuple[str, str], Flag] = {}
         for facts, usage in usages:
             for name, (line, value) in usage.constants.items():
                 if self._module_constant_kept(facts, name):
-                    what = f"`{name}` is always {value!r} (set once at {place(facts, line)})"
+                    what = (
+                        f"`{name}` is always {value!r} (set once at {place(facts, line)}, "
+                        "never changed anywhere in the project)"
+                    )
                     self.module_flags[(facts.module, name)] = Flag(
                         name, value, facts.path, line, what
                     )
@@ -161,7 +178,37 @@ class FlagIndex:
         if facts is None or not self._owner_kept(facts, owner):
             return None
         where = place(facts, line)
-        return Flag(name, value, path, line, f"`{name}` is always {value!r} (set once at {where})")
+        what = f"`{name}` is always {value!r} (set once at {where}, never changed in the project)"
+        return Flag(name, value, path, line, what)
+
+    def config_flag(self, key: str) -> Flag | None:
+        """A setting that every settings file of the project sets off (``use_mixup: false``
+        in ``configs/train.yaml``) and nothing overrides: no other value, no store into the
+        loaded settings, no keyword, option or attribute of that name, no command line in a
+        script or pipeline file that names it (Hydra overrides)."""
+        values = self.project.files.values.get(key)
+        if not values or key.startswith("_") or self.cli_settings:
+            return None
+        if any(
+            isinstance(v, str) or v not in FALSY or isinstance(v, (list, dict))
+            for _, _, v in values
+        ):
+            return None
+        if (
+            key in self.key_stores
+            or key in self.keywords
+            or key in self.attr_bindings
+            or key in self.strings
+            or key.lower() in self.dests
+            or key in self.run_names
+            or self.unreadable
+        ):
+            return None
+        path, line, value = values[0]
+        where = f"{path}:{line}" + (f" and {len(values) - 1} more" if len(values) > 1 else "")
+        return Flag(
+            key, value, path, line, f"`{key}` is {value!r} in {where} and nothing overrides it"
+        )
 
     def parameter_flag(
         self, facts: ModuleFacts, usage: Usage, scope: str, name: str
@@ -224,7 +271,10 @@ class FlagIndex:
             target = self.module(receiver) if receiver and receiver != "self" else None
             if target is not None:
                 return self._value(self.module_flag(target.module, name), used)
-            return self._value(self.attribute_flag(name), used)
+            flag = self.attribute_flag(name) or self.config_flag(name)
+            return self._value(flag, used)
+        if kind == "k":
+            return self._value(self.config_flag(test[1]), used)
         if kind == "p":
             return self._value(self.parameter_flag(facts, usage, guard.scope, test[1]), used)
         if kind == "not":
@@ -324,8 +374,12 @@ class AlwaysOffFlag(ProjectRule):
         "always off: a module-level constant set once to `False`, `0` or `None` "
         "(`USE_NEW_FEATURES = False`, read in the same module, imported with `from config "
         "import ...` or as `cfg.USE_NEW_FEATURES`), a class or instance attribute set exactly "
-        "once in the project to such a value (`use_ema: bool = False` in a config class), or "
-        "a parameter defaulting to `False` / `None` that no call in the project passes. "
+        "once in the project to such a value (`use_ema: bool = False` in a config class), "
+        "a setting that every YAML / JSON / TOML settings file of the project turns off "
+        '(`use_mixup: false` in `configs/train.yaml`, read as `cfg["use_mixup"]`, '
+        '`cfg.get("use_mixup")` or `cfg.use_mixup`; not in projects whose command line can '
+        "override any setting, such as Hydra or Fire ones), or a parameter defaulting to "
+        "`False` / `None` that no call in the project passes. "
         "`not`, `and`, `or`, `is`, `==`, `!=` and numeric comparisons are followed. A flag "
         "counts as changed — and nothing is reported — when anything assigns it again "
         "(`global`, `config.USE_X = ...`, "
@@ -444,8 +498,6 @@ class AlwaysOffFlag(ProjectRule):
             which = "its else branch never runs" if branch.outcome else "its body never runs"
             if branch.flags:
                 reason = "; ".join(f.what for f in branch.flags)
-                if not any(f.what.startswith("parameter") for f in branch.flags):
-                    reason += " and never changed anywhere in the project"
             else:
                 reason = "the test is a constant"
             related = [

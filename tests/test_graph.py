@@ -151,6 +151,29 @@ def test_a_notebook_path_is_relative_to_its_folder_unless_confirmed_otherwise(
     assert artifact_node("nb/summary.csv") in graph.artifacts
 
 
+def test_notebooks_in_two_folders_writing_one_name_write_two_files(tmp_path: Path) -> None:
+    cell = '# %%\nimport json\njson.dump({}, open("expected_columns.json", "w"))\n'
+    graph = graph_of(tmp_path, {"rf/train.ipynb": cell, "linear/train.ipynb": cell})
+    assert sorted(n for n in graph.artifacts) == [
+        artifact_node("linear/expected_columns.json"),
+        artifact_node("rf/expected_columns.json"),
+    ]
+
+
+def test_paths_that_differ_only_in_case_are_one_file(tmp_path: Path) -> None:
+    graph = graph_of(
+        tmp_path,
+        {
+            "clean.py": 'import pandas as pd\npd.DataFrame().to_csv("Data_Clean/out.csv")\n',
+            "use.py": 'import pandas as pd\ndf = pd.read_csv("data_clean/OUT.csv")\n',
+        },
+    )
+    assert uses(graph, artifact_node("Data_Clean/out.csv")) == [
+        ("r", "use.py", 2),
+        ("w", "clean.py", 2),
+    ]
+
+
 def test_wildcards_match_the_concrete_paths_they_stand_for(tmp_path: Path) -> None:
     graph = graph_of(
         tmp_path,

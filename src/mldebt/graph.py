@@ -225,6 +225,7 @@ class ProjectGraph:
         self._callers: dict[tuple[str, str], set[tuple[str, str]]] = {}
         self._flow_memo: dict[tuple[str, str], _Flow] = {}
         self._executors: dict[tuple[str, str], set[str]] = {}
+        self._spelling: dict[str, str] = {}
         graph = self.nx
         nodes: list[tuple[str, dict[str, Any]]] = []
         edges: list[tuple[str, str, str, dict[str, Any]]] = []
@@ -532,16 +533,18 @@ class ProjectGraph:
                 self.uses.append(use)
                 self._use_of[(facts.path, index)] = use
                 root_first = _candidates(template, folder)
+                if facts.notebook and folder and len(root_first) == 2:
+                    root_first = root_first[1:]  # Jupyter runs a notebook in its folder
                 spellings[id(use)] = root_first
-                found = list(reversed(root_first)) if facts.notebook else root_first
+                found = root_first
                 candidates.append((use, found))
         # Concrete paths first: each takes the spelling another module confirms, else its own.
         support: dict[str, set[str]] = {}
         patterns: list[tuple[ArtifactUse, list[str]]] = []
         for use, found in candidates:
             if found and not _is_pattern(found[0]):
-                for candidate in found:
-                    support.setdefault(candidate, set()).add(use.path)
+                for candidate in found:  # case-blind: data science runs on macOS and Windows
+                    support.setdefault(candidate.lower(), set()).add(use.path)
         read_patterns = [
             (_regex(c), use.path)
             for use, found in candidates
@@ -557,7 +560,7 @@ class ProjectGraph:
                 continue
             chosen = None
             for candidate in spellings[id(use)]:
-                others = support.get(candidate, set()) - {use.path}
+                others = support.get(candidate.lower(), set()) - {use.path}
                 if others or any(
                     p != use.path and regex.match(candidate) for regex, p in read_patterns
                 ):
@@ -625,6 +628,8 @@ class ProjectGraph:
         template: str,
         info: ArtifactInfo | None = None,
     ) -> ArtifactInfo:
+        if info is None and kind == "file":  # one node for Data/x.csv and data/X.csv
+            label = self._spelling.setdefault(label.lower(), label)
         node = artifact_node(label)
         if info is None:
             info = self.artifacts.get(node)

@@ -486,7 +486,12 @@ def is_test_module(path: str) -> bool:
         name.startswith("test_")
         or name.endswith("_test.py")
         or name == "conftest.py"
-        or any(part in ("tests", "test", "testing") for part in parts[:-1])
+        or any(
+            part in ("tests", "test", "testing")
+            or part.startswith(("test_", "_test"))
+            or part.endswith("_tests")
+            for part in parts[:-1]
+        )
     )
 
 

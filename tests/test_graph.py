@@ -449,3 +449,22 @@ def test_bulk_insertion_builds_what_networkx_itself_would(monkeypatch: pytest.Mo
     assert {n: sorted(fast.predecessors(n)) for n in fast} == {
         n: sorted(slow.predecessors(n)) for n in slow
     }
+
+
+@pytest.mark.parametrize(
+    ("template", "folder", "spellings"),
+    [
+        ("data/./x.csv", "src", ["data/x.csv", "src/data/x.csv"]),
+        ("../data//x.csv", "notebooks", ["data/x.csv"]),
+        ("/srv//shared/./x.csv", "src", ["/srv/shared/x.csv"]),
+        ("~/data/x.csv", "", ["~/data/x.csv"]),
+        ("C:/Users/me/../data/x.csv", "src", ["C:/Users/data/x.csv"]),
+        ("s3://bucket//x.csv", "", ["s3://bucket//x.csv"]),
+        ("table:events", "src", ["table:events"]),
+        ("{}", "src", []),
+    ],
+)
+def test_the_spellings_a_path_may_stand_for(
+    template: str, folder: str, spellings: list[str]
+) -> None:
+    assert graph_module._candidates(template, folder) == spellings

@@ -43,6 +43,7 @@ from mldebt.source import CellMap
 
 _ROOT = "\x00"  # marks "the repository root" inside a resolved template
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_DRIVE = re.compile(r"[A-Za-z]:/")  # C:/Users/... (backslashes are slashes by then)
 _MAX_DEPTH = 8
 # Tokens of a flow that do not name anything the graph knows.
 _SKIPPED = ("p:", "mp:", "h:")
@@ -1059,9 +1060,9 @@ def _candidates(template: str, folder: str) -> list[str]:
         return [found] if found else []
     if _URL.match(text):
         return [text]
-    if text.startswith(("/", "~")):
-        head = text[0]
-        found = _normalise(text[1:])
+    if text.startswith(("/", "~")) or _DRIVE.match(text):
+        head = text[: text.index("/") + 1] if "/" in text else text
+        found = _normalise(text[len(head) :])
         return [head + found] if found is not None else [text]
     if not paths.is_known(text) or text.startswith("{arg:"):
         return []

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
 import libcst as cst
 
 from mldebt.resolve import Resolver
 from mldebt.resolve import kinds as k
+
+if TYPE_CHECKING:
+    from mldebt.context import FileContext
 
 #: Kinds that are pandas objects with labelled rows and columns.
 PANDAS = frozenset({k.DATAFRAME, k.SERIES})
@@ -76,3 +82,35 @@ def source(module: cst.Module, node: cst.CSTNode) -> str:
     """A node's code on one line (for messages), shortened when long."""
     text = " ".join(module.code_for_node(node).split())
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_CALLBACKS: dict[type, tuple[str, ...]] = {}
+
+
+def _callbacks(cls: type) -> tuple[str, ...]:
+    """The ``visit_*`` / ``leave_*`` methods a rule class defines (libcst's stubs excluded)."""
+    found = _CALLBACKS.get(cls)
+    if found is None:
+        found = _CALLBACKS[cls] = tuple(
+            name
+            for name in dir(cls)
+            if name.startswith(("visit_", "leave_"))
+            and not getattr(getattr(cls, name), "_is_no_op", False)
+        )
+    return found
+
+
+class TextGate:
+    """A rule mixin (listed before ``FileRule``): the rule takes part in a file's traversal
+    only when, for every group in ``gates``, the file's text contains one of its strings —
+    words its findings cannot do without (``merge``, ``.values``, ``dot``) — so files that
+    cannot hold a finding cost it nothing."""
+
+    gates: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    context: FileContext
+
+    def get_visitors(self) -> Mapping[str, Callable[[Any], Any]]:
+        text = self.context.text
+        if not all(any(word in text for word in group) for group in self.gates):
+            return {}
+        return {name: getattr(self, name) for name in _callbacks(type(self))}

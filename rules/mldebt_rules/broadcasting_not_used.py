@@ -12,7 +12,7 @@ from mldebt.findings import Severity
 from mldebt.resolve import kinds as k
 from mldebt.resolve.kinds import argument, positional
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import source
+from mldebt_rules._arrays import TextGate, source
 
 _TILES = frozenset({"numpy.tile", "tensorflow.tile", "torch.tile"})
 _REPEATS = frozenset({"numpy.repeat", "tensorflow.repeat", "torch.repeat_interleave"})
@@ -80,13 +80,14 @@ class _Tiled:
     uses: list[str] = field(default_factory=list)
 
 
-class BroadcastingNotUsed(FileRule):
+class BroadcastingNotUsed(TextGate, FileRule):
     code = "MLD514"
     name = "broadcasting-not-used"
     category = "ml-api-misuse"
     severity = Severity.INFO
     debt_minutes = 5.0
     tags = ("numpy", "pytorch", "tensorflow")
+    gates = (("tile", "repeat"),)
     summary = (
         "An array tiled to another's shape just to be added or multiplied: broadcasting does it."
     )
@@ -239,10 +240,14 @@ class BroadcastingNotUsed(FileRule):
             self._escape(node.value)
 
     def visit_List(self, node: cst.List) -> None:
+        if not self.scopes[-1]:
+            return
         for element in node.elements:
             self._escape(element.value)
 
     def visit_Tuple(self, node: cst.Tuple) -> None:
+        if not self.scopes[-1]:
+            return
         for element in node.elements:
             self._escape(element.value)
 
@@ -256,16 +261,16 @@ class BroadcastingNotUsed(FileRule):
         return self.scopes[-1].get(name)
 
     def visit_Call(self, node: cst.Call) -> None:
-        name = None
-        if isinstance(node.func, (cst.Name, cst.Attribute)):
+        if _last_name(node.func) in _FUNCTION_NOUNS:
             name = self.context.resolver.call_name(node)
-        if name in _ELEMENTWISE_FUNCTIONS:
-            left, right = positional(node, 0), positional(node, 1)
-            if left is not None and right is not None:
-                self._combined(node, left, right, _FUNCTION_NOUNS[name.rpartition(".")[2]])
-            return
-        for arg in node.args:
-            self._escape(arg.value)
+            if name in _ELEMENTWISE_FUNCTIONS:
+                left, right = positional(node, 0), positional(node, 1)
+                if left is not None and right is not None:
+                    self._combined(node, left, right, _FUNCTION_NOUNS[name.rpartition(".")[2]])
+                return
+        if self.scopes[-1]:
+            for arg in node.args:
+                self._escape(arg.value)
 
     # --- element-wise operations ------------------------------------------------------------
 
@@ -313,7 +318,7 @@ class BroadcastingNotUsed(FileRule):
     # --- tiles and their counts -------------------------------------------------------------
 
     def _tile(self, expr: cst.BaseExpression) -> tuple[cst.Call, list[cst.BaseExpression]] | None:
-        if not isinstance(expr, cst.Call):
+        if not isinstance(expr, cst.Call) or _last_name(expr.func) not in _TILE_NAMES:
             return None
         func = expr.func
         if isinstance(func, cst.Attribute) and func.attr.value in ("repeat", "repeat_interleave"):
@@ -355,6 +360,17 @@ class BroadcastingNotUsed(FileRule):
                 return False
             sized += 1
         return sized > 0
+
+
+_TILE_NAMES = frozenset({"tile", "repeat", "repeat_interleave"})
+
+
+def _last_name(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    if isinstance(func, cst.Name):
+        return func.value
+    return None
 
 
 def _operator(operator: cst.BaseBinaryOp) -> str:

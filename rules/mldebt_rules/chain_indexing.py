@@ -8,7 +8,7 @@ from mldebt.findings import Severity
 from mldebt.resolve import kinds as k
 from mldebt.resolve.kinds import keyword
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import INDEXERS, PANDAS, is_true, pandas_kind, source
+from mldebt_rules._arrays import INDEXERS, PANDAS, TextGate, is_true, pandas_kind, source
 
 
 def _strip_indexer(expr: cst.BaseExpression) -> tuple[cst.BaseExpression, str | None]:
@@ -18,13 +18,14 @@ def _strip_indexer(expr: cst.BaseExpression) -> tuple[cst.BaseExpression, str | 
     return expr, None
 
 
-class ChainIndexing(FileRule):
+class ChainIndexing(TextGate, FileRule):
     code = "MLD503"
     name = "chain-indexing"
     category = "ml-api-misuse"
     severity = Severity.WARNING
     debt_minutes = 5.0
     tags = ("pandas",)
+    gates = (("][", "] [", ".loc[", ".iloc[", "inplace"),)
     summary = "`df[mask]['col'] = v` assigns into a temporary copy: the DataFrame may not change."
     what = (
         "Assignments whose target indexes a pandas object twice in a row — "

@@ -9,16 +9,17 @@ import libcst as cst
 from mldebt.findings import Severity
 from mldebt.resolve import kinds as k
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import pandas_kind, source
+from mldebt_rules._arrays import TextGate, pandas_kind, source
 
 
-class DataframeValues(FileRule):
+class DataframeValues(TextGate, FileRule):
     code = "MLD508"
     name = "dataframe-values"
     category = "ml-api-misuse"
     severity = Severity.INFO
     debt_minutes = 2.0
     tags = ("pandas",)
+    gates = ((".values",),)
     summary = "`.values` on a DataFrame or Series: use `.to_numpy()` (or `.array`)."
     what = (
         "Reads of the `.values` attribute of a value the resolver knows is a DataFrame or a "

@@ -10,7 +10,7 @@ from mldebt.findings import Severity
 from mldebt.resolve import kinds as k
 from mldebt.resolve.kinds import argument, keyword, positional
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import source
+from mldebt_rules._arrays import TextGate, source
 
 # numpy functions whose result has at least two dimensions whatever their input.
 _MATRIX_MAKERS = frozenset(
@@ -148,13 +148,14 @@ def _nesting(node: cst.BaseExpression) -> int:
     return depth
 
 
-class DotForMatmul(FileRule):
+class DotForMatmul(TextGate, FileRule):
     code = "MLD509"
     name = "dot-for-matmul"
     category = "ml-api-misuse"
     severity = Severity.INFO
     debt_minutes = 2.0
     tags = ("numpy",)
+    gates = (("dot",),)
     summary = "`np.dot(A, B)` on 2-D arrays: a matrix product reads better as `A @ B`."
     what = (
         "`np.dot(a, b)` and `a.dot(b)` where both operands are known to have at least two "

@@ -10,7 +10,7 @@ import libcst as cst
 from mldebt.findings import Severity
 from mldebt.resolve import kinds as k
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import index_value, label, source, string
+from mldebt_rules._arrays import TextGate, index_value, label, source, string
 
 _ZERO, _EMPTY = "zero", "empty"
 
@@ -60,13 +60,14 @@ class _Init:
     reported: bool = False
 
 
-class EmptyColumnInit(FileRule):
+class EmptyColumnInit(TextGate, FileRule):
     code = "MLD505"
     name = "empty-column-init"
     category = "ml-api-misuse"
     severity = Severity.WARNING
     debt_minutes = 5.0
     tags = ("pandas",)
+    gates = ((".loc[", ".at[", ".iat[", ".iloc[", "]["),)
     summary = 'A column created as 0 or "" and then set for some rows only: fake values stay.'
     what = (
         "`df['col'] = 0` (or `0.0`, `-1`, `''`) followed, in the same function or notebook, "

@@ -150,6 +150,7 @@ _PANDAS_INPLACE = _PANDAS_PURE | frozenset({"eval", "update", "insert"})
 _ALWAYS_NONE = frozenset({"update", "insert"})
 # Cell markers of scripts run cell by cell: `# %%` (VS Code, Spyder, Jupytext) and the
 # `# In[12]:` lines of `jupyter nbconvert --to script`.
+_CANDIDATES = _PANDAS_PURE | _PANDAS_ONLY | _STRING_PURE | _TENSOR_PURE | _NDARRAY_PURE
 _CELL_MARKER = re.compile(r"^#\s*(?:%%|In\s*\[\s*\d*\s*\]:)")
 
 
@@ -322,15 +323,17 @@ class InplaceMisuse(FileRule):
 
     def _discarded(self, call: cst.Call, func: cst.Attribute) -> str | None:
         method = func.attr.value
+        if method not in _CANDIDATES:
+            return None
         receiver = func.value
         resolver = self.context.resolver
-        code = source(self.context.module, receiver)
         if (
             method in _STRING_PURE
             and isinstance(receiver, cst.Attribute)
             and receiver.attr.value in ACCESSORS
         ):
             if resolver.kind_of(receiver.value) == k.SERIES:
+                code = source(self.context.module, receiver)
                 return (
                     f"`{code}.{method}(...)` returns a new Series and the result is thrown "
                     "away: nothing changes; assign it"
@@ -349,6 +352,7 @@ class InplaceMisuse(FileRule):
             and method in _TENSOR_PURE
         ):
             hint = f" (or use the in-place `{method}_`)" if method in _TENSOR_TWINS else ""
+            code = source(self.context.module, receiver)
             return (
                 f"`{code}.{method}(...)` returns a new tensor and the result is thrown away: "
                 f"`{code}` is unchanged; assign it{hint}"
@@ -360,6 +364,7 @@ class InplaceMisuse(FileRule):
             what = "array"
         else:
             return None
+        code = source(self.context.module, receiver)
         return (
             f"`{code}.{method}(...)` returns a new {what} and the result is thrown away: "
             f"`{code}` is unchanged; assign it or pass inplace=True"
@@ -382,8 +387,13 @@ class InplaceMisuse(FileRule):
             self._check_none(node.value, "returned")
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if isinstance(node.value, cst.Call):
-            self._check_none(node.value, "used")
+        value = node.value
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value in _PANDAS_INPLACE
+        ):
+            self._check_none(value, "used")
 
     def _check_none(self, value: cst.BaseExpression, how: str) -> None:
         if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):

@@ -8,7 +8,7 @@ from mldebt.findings import Severity
 from mldebt.resolve import kinds as k
 from mldebt.resolve.kinds import positional
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import PANDAS, source, string
+from mldebt_rules._arrays import PANDAS, TextGate, source, string
 
 _NAN_NAMES = frozenset({"numpy.nan", "numpy.NaN", "numpy.NAN", "math.nan", "torch.nan"})
 _NAT_NAMES = frozenset({"pandas.NaT"})
@@ -29,13 +29,14 @@ _EQUALITY_FUNCTIONS = {
 _EQUALITY_METHODS = {"eq": "==", "ne": "!="}
 
 
-class NanEquality(FileRule):
+class NanEquality(TextGate, FileRule):
     code = "MLD502"
     name = "nan-equality"
     category = "ml-api-misuse"
     severity = Severity.ERROR
     debt_minutes = 5.0
     tags = ("pandas", "numpy", "pytorch", "tensorflow")
+    gates = (("nan", "NaN", "NAN", "NaT", "NA"),)
     summary = "`x == np.nan` is always False (and `!=` always True): NaN equals nothing."
     what = (
         "Equality comparisons (`==`, `!=`, `.eq()`, `.ne()`, `np.equal`, `torch.eq`, "

@@ -16,7 +16,7 @@ from mldebt.resolve import Resolver
 from mldebt.resolve import kinds as k
 from mldebt.resolve.kinds import argument, keyword, positional
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import string
+from mldebt_rules._arrays import TextGate, string
 
 _DEFAULT_READERS = ["read_csv", "read_table", "read_fwf", "read_excel"]
 # Any of these makes the columns or their types explicit.
@@ -28,13 +28,14 @@ def _has_star_kwargs(call: cst.Call) -> bool:
     return any(arg.star == "**" for arg in call.args)
 
 
-class ImplicitColumnsDtype(FileRule):
+class ImplicitColumnsDtype(TextGate, FileRule):
     code = "MLD504"
     name = "implicit-columns-dtype"
     category = "ml-api-misuse"
     severity = Severity.INFO
     debt_minutes = 5.0
     tags = ("pandas",)
+    gates = (("read_", "DataFrame"),)
     options = {"readers": list(_DEFAULT_READERS)}
     option_docs = {
         "readers": "pandas reader functions that must name their columns or dtypes "
@@ -193,13 +194,14 @@ _PANDAS_MERGE_KEYWORDS = frozenset(
 _CHOICES = ("on", "how", "validate")
 
 
-class MergeParametersImplicit(FileRule):
+class MergeParametersImplicit(TextGate, FileRule):
     code = "MLD506"
     name = "merge-parameters-implicit"
     category = "ml-api-misuse"
     severity = Severity.INFO
     debt_minutes = 5.0
     tags = ("pandas",)
+    gates = (("merge",),)
     options = {"require": ["on"]}
     option_docs = {
         "require": "Which of `on` (the join keys: `on`, `left_on`/`right_on` or the index "

@@ -10,7 +10,7 @@ import libcst as cst
 from mldebt.findings import Severity
 from mldebt.resolve.kinds import keyword, positional
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import INDEXERS, index_value, is_true, label, source
+from mldebt_rules._arrays import INDEXERS, TextGate, index_value, is_true, label, source
 
 _LOGS = frozenset(
     {
@@ -107,6 +107,12 @@ _KEEPS_VALUES_FUNCTIONS = frozenset(
 )
 
 
+# The last part of every name above, to skip resolving calls that cannot be evidence.
+_EVIDENCE_NAMES = frozenset(
+    name.rpartition(".")[2] for name in _PROBABILITIES | _KEEPS_VALUES_FUNCTIONS
+)
+
+
 @dataclass(frozen=True)
 class _Evidence:
     why: str  # what makes the value reach 0, for the message
@@ -139,13 +145,14 @@ def _one(value: cst.BaseExpression) -> bool:
     return False
 
 
-class UnmaskedLog(FileRule):
+class UnmaskedLog(TextGate, FileRule):
     code = "MLD513"
     name = "unmasked-log"
     category = "ml-api-misuse"
     severity = Severity.WARNING
     debt_minutes = 10.0
     tags = ("numpy", "pytorch", "tensorflow", "keras", "pandas", "scikit-learn")
+    gates = (("log",), ("softmax", "sigmoid", "expit", "y_pred", "= 0", "=0", "fillna"))
     summary = "`log` of values that can be exactly 0 — a softmax, a prediction, a 0-filled column."
     what = (
         "Calls of `log` / `log2` / `log10` (NumPy, PyTorch, TensorFlow, Keras, JAX, `math`, "
@@ -477,6 +484,11 @@ class UnmaskedLog(FileRule):
                 return self._probabilities(method, expr)
             if method in _KEEPS_VALUES:
                 return self._evidence(func.value, depth + 1)
+        last = func.attr.value if isinstance(func, cst.Attribute) else None
+        if isinstance(func, cst.Name):
+            last = func.value
+        if last not in _EVIDENCE_NAMES:
+            return None
         name = resolver.call_name(expr)
         if name in _PROBABILITIES:
             return self._probabilities(name.rpartition(".")[2], expr)

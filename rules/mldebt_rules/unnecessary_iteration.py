@@ -11,7 +11,7 @@ from mldebt.findings import Severity
 from mldebt.resolve import kinds as k
 from mldebt.resolve.kinds import positional
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import INDEXERS, PANDAS, source
+from mldebt_rules._arrays import INDEXERS, PANDAS, TextGate, source
 
 _ROW_ITERATORS = frozenset({"iterrows", "itertuples"})
 # Functions that return a new array holding their inputs: calling one in a loop to extend
@@ -72,6 +72,12 @@ def _mentions(loop: cst.For | cst.While, name: str, skipped: set[int]) -> bool:
     return False
 
 
+# The last part of every growth function's name (and `df.append`).
+_GROWTH_NAMES = frozenset(
+    {"append", *(name.rpartition(".")[2] for name in _APPEND_FUNCTIONS | _JOIN_FUNCTIONS)}
+)
+
+
 @dataclass
 class _RowLoop:
     loop: cst.For
@@ -80,13 +86,28 @@ class _RowLoop:
     uses: list[cst.Subscript] = field(default_factory=list)
 
 
-class UnnecessaryIteration(FileRule):
+class UnnecessaryIteration(TextGate, FileRule):
     code = "MLD501"
     name = "unnecessary-iteration"
     category = "ml-api-misuse"
     severity = Severity.WARNING
     debt_minutes = 15.0
     tags = ("pandas", "numpy", "pytorch")
+    gates = (
+        (
+            "iterrows",
+            "itertuples",
+            "append",
+            "concat",
+            "cat(",
+            "stack",
+            ".loc[",
+            ".iloc[",
+            ".at[",
+            ".iat[",
+            "][",
+        ),
+    )
     summary = (
         "Looping over DataFrame rows (`iterrows`, `itertuples`, `range(len(df))`), or growing "
         "an array or tensor inside a loop."
@@ -217,8 +238,7 @@ class UnnecessaryIteration(FileRule):
     # --- iterrows / itertuples ----------------------------------------------------------
 
     def visit_For(self, node: cst.For) -> None:
-        if not _inherently_iterative(node.body):
-            self._check_row_iterator(node.iter)
+        self._check_row_iterator(node.iter, node.body)
         row_loop = self._index_loop(node)
         if row_loop is not None:
             self.row_loops.append(row_loop)
@@ -241,7 +261,9 @@ class UnnecessaryIteration(FileRule):
     def visit_CompFor(self, node: cst.CompFor) -> None:
         self._check_row_iterator(node.iter)
 
-    def _check_row_iterator(self, iterable: cst.BaseExpression) -> None:
+    def _check_row_iterator(
+        self, iterable: cst.BaseExpression, body: cst.CSTNode | None = None
+    ) -> None:
         if not isinstance(iterable, cst.Call) or not isinstance(iterable.func, cst.Attribute):
             return
         method = iterable.func.attr.value
@@ -249,6 +271,8 @@ class UnnecessaryIteration(FileRule):
             return
         frame = iterable.func.value
         if self.context.resolver.kind_of(frame) not in (None, k.DATAFRAME):
+            return
+        if body is not None and _inherently_iterative(body):
             return
         self.report(
             iterable,
@@ -326,11 +350,16 @@ class UnnecessaryIteration(FileRule):
         call = node.value
         if not isinstance(call, cst.Call):
             return
+        func = call.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else None
+        if isinstance(func, cst.Name):
+            last = func.value
+        if last not in _GROWTH_NAMES:
+            return
         resolver = self.context.resolver
         if not resolver.loops:
             return
         name = node.targets[0].target.value
-        func = call.func
         if (
             isinstance(func, cst.Attribute)
             and func.attr.value == "append"

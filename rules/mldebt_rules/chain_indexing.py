@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import libcst as cst
 
 from mldebt.findings import Severity
@@ -26,6 +29,11 @@ class ChainIndexing(TextGate, FileRule):
     debt_minutes = 5.0
     tags = ("pandas",)
     gates = (("][", "] [", ".loc[", ".iloc[", "inplace"),)
+    options = {"reads": False}
+    option_docs = {
+        "reads": "Also report chained indexing that only reads (`x = df['a'][mask]`): "
+        "slower, and a view or a copy depending on the data, but not wrong."
+    }
     summary = "`df[mask]['col'] = v` assigns into a temporary copy: the DataFrame may not change."
     what = (
         "Assignments whose target indexes a pandas object twice in a row — "
@@ -44,7 +52,8 @@ class ChainIndexing(TextGate, FileRule):
         "indexing operation and always writes into `df`."
     )
     limits = (
-        "Reads such as `x = df['a'][0]` are not reported: they are slower but correct. "
+        "Reads such as `x = df['a'][mask]` are not reported unless the `reads` option is "
+        "on: Zhang et al. count them too, but they are slower, not wrong. "
         "Chains on values whose kind the resolver does not know (a function parameter without "
         "annotation, a dictionary of frames) are not reported, to stay clear of dictionaries "
         "and nested lists, where `d['a']['b'] = v` is fine."
@@ -85,6 +94,18 @@ class ChainIndexing(TextGate, FileRule):
             path="predict.ipynb",
             expect=1,
         ),
+        BAD(
+            """
+            import pandas as pd
+
+            df = pd.read_parquet("frame.parquet")
+            second = df["one"]["second"]
+            recent = df[df["year"] > 2020]["price"].mean()
+            df["one"]["second"] = second * 2
+            """,
+            options={"reads": True},
+            expect=3,
+        ),
         GOOD(
             """
             import numpy as np
@@ -123,9 +144,36 @@ class ChainIndexing(TextGate, FileRule):
         ),
     )
 
+    def __init__(self, context: Any, options: Any) -> None:
+        super().__init__(context, options)
+        self.seen: set[int] = set()  # subscripts that are targets or parts of a chain
+
+    def get_visitors(self) -> Mapping[str, Callable[[Any], Any]]:
+        visitors = dict(super().get_visitors())
+        if not self.opts["reads"]:
+            visitors.pop("visit_Subscript", None)
+        return visitors
+
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self._check_target(target.target)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if id(node) in self.seen:
+            return
+        inner, _ = _strip_indexer(node.value)
+        if not isinstance(inner, cst.Subscript):
+            return
+        self.seen.add(id(inner))
+        base, indexer = _strip_indexer(inner.value)
+        if indexer in ("at", "iat") or self.context.resolver.kind_of(base) not in PANDAS:
+            return
+        self.report(
+            node,
+            f"chained indexing `{source(self.context.module, node)}` indexes twice: slower, "
+            "and a view or a copy depending on the data; index once, with "
+            "`.loc[rows, column]`",
+        )
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._check_target(node.target)
@@ -158,9 +206,11 @@ class ChainIndexing(TextGate, FileRule):
             return
         if not isinstance(target, cst.Subscript):
             return
+        self.seen.add(id(target))
         inner, _ = _strip_indexer(target.value)
         if not isinstance(inner, cst.Subscript):
             return
+        self.seen.add(id(inner))
         base, indexer = _strip_indexer(inner.value)
         kind = self.context.resolver.kind_of(base)
         if kind not in PANDAS and not (indexer in ("loc", "iloc") and kind is None):

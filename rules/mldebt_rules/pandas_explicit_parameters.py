@@ -202,32 +202,32 @@ class MergeParametersImplicit(TextGate, FileRule):
     debt_minutes = 5.0
     tags = ("pandas",)
     gates = (("merge",),)
-    options = {"require": ["on"]}
+    options = {"require": ["on", "how"]}
     option_docs = {
         "require": "Which of `on` (the join keys: `on`, `left_on`/`right_on` or the index "
         "flags), `how` and `validate` every merge must give. Zhang et al. ask for all three."
     }
-    summary = "`df.merge(other)` without `on=`: the join keys are every column the frames share."
+    summary = "`df.merge(other)` without `on=` or `how=`: implicit keys and a silent inner join."
     what = (
         "`pd.merge(left, right)` and `DataFrame.merge(right)` calls that do not name their "
-        "join keys (`on`, `left_on`/`right_on`, `left_index`/`right_index`). With the option "
-        "`require` set to `['on', 'how', 'validate']` it also asks for the join type and the "
-        "expected cardinality, as the smell's authors recommend. Cross joins (`how='cross'`) "
-        "need no keys."
+        "join keys (`on`, `left_on`/`right_on`, `left_index`/`right_index`) or their join "
+        "type (`how`). With the option `require` set to `['on', 'how', 'validate']` it also "
+        "asks for the expected cardinality, as the smell's authors recommend; with `['on']` "
+        "it only asks for the keys. Cross joins (`how='cross'`) need no keys."
     )
     why = (
         "Zhang et al. (CAIN 2022), *Merge API Parameter Not Explicitly Set*: without `on`, "
         "pandas joins on every column the two frames happen to share. When an upstream table "
         "gains a column with a common name (`date`, `region`, `updated_at`), the join keys "
-        "change and rows silently stop matching (an inner join drops them). Naming the key, "
-        "and with `validate=` the expected cardinality, makes such changes fail loudly."
+        "change and rows silently stop matching. Without `how`, the join is inner and rows "
+        "without a match vanish without a word. Naming the key and the join type, and with "
+        "`validate=` the expected cardinality, makes such changes visible or fail loudly."
     )
     limits = (
         "Calls that pass `**kwargs` are not reported. `.merge` on a value the resolver does "
         "not know to be a DataFrame is only reported when it passes pandas-only merge "
         "arguments (`how`, `suffixes`, `validate`...) or merges a known DataFrame into it. "
-        "`DataFrame.join`, which joins on the "
-        "index by definition, is not checked."
+        "`DataFrame.join`, which joins on the index by definition, is not checked."
     )
     examples = (
         BAD(
@@ -263,7 +263,7 @@ class MergeParametersImplicit(TextGate, FileRule):
             merged = sales.merge(stores, on="store_id").merge(n_stores)
             """,
             path="eda.ipynb",
-            expect=1,
+            expect=2,
         ),
         GOOD(
             """
@@ -273,7 +273,7 @@ class MergeParametersImplicit(TextGate, FileRule):
             usage = pd.read_parquet("usage.parquet")
             train = train.merge(usage, on="customer_id", how="left", validate="one_to_one")
             pairs = train.merge(usage, how="cross")
-            by_index = pd.merge(train, usage, left_index=True, right_index=True)
+            by_index = pd.merge(train, usage, left_index=True, right_index=True, how="outer")
             """
         ),
         GOOD(
@@ -291,9 +291,9 @@ class MergeParametersImplicit(TextGate, FileRule):
 
             left = pd.read_parquet("a.parquet")
             right = pd.read_parquet("b.parquet")
-            joined = left.merge(right, on="id", how="inner")
+            joined = left.merge(right, on="id")
             """,
-            options={"require": ["on", "how"]},
+            options={"require": ["on"]},
         ),
     )
 
@@ -345,8 +345,15 @@ class MergeParametersImplicit(TextGate, FileRule):
             others = [m for m in missing if m != "on"]
             if others:
                 message += " (and give " + ", ".join(f"`{m}=`" for m in others) + ")"
+        elif "how" in missing:
+            message = (
+                f"merge of {pair} without `how=`: an inner join by default, which drops rows "
+                "without a match silently; say which join you mean"
+            )
+            if "validate" in missing:
+                message += " (and give `validate=`)"
         else:
-            message = f"merge of {pair} without " + ", ".join(f"`{m}=`" for m in missing)
+            message = f"merge of {pair} without `validate=`: say which cardinality you expect"
         self.report(node, message)
 
 

@@ -546,3 +546,21 @@ def test_glue_thresholds_are_options() -> None:
     }
     assert len(run_rule(GlueCode, code)) == 1
     assert run_rule(GlueCode, code, {"min-statements": 4}) == []
+
+
+def test_checkpoints_are_not_predictions() -> None:
+    """A training loop that saves its state (outputs included) and resumes from it."""
+    files = {
+        "train.py": """
+            import numpy as np
+            import torch
+            from sklearn.linear_model import SGDClassifier
+
+            X, y = np.load("data/X.npy"), np.load("data/y.npy")
+            model = SGDClassifier(random_state=0)
+            state = torch.load("checkpoints/state.pt")
+            model.partial_fit(state["X"], y, classes=[0, 1])
+            torch.save({"X": X, "last": model.predict(X)}, "checkpoints/state.pt")
+        """,
+    }
+    assert run_rule(FeedbackLoop, files) == []

@@ -641,8 +641,9 @@ def prediction_flows(
     found: list[PredictionFlow] = []
     for write in model.predicts_to:
         for source in write.nodes:
-            if not graph.artifacts[source].known:
-                continue
+            info = graph.artifacts[source]
+            if not info.known or is_model_artifact(graph, info):
+                continue  # checkpoints and optimizer state are not predictions
             seen = {source}
             queue: list[tuple[str, tuple[Derivation, ...]]] = [(source, ())]
             while queue:
@@ -651,7 +652,8 @@ def prediction_flows(
                 if len(path) >= limit:
                     continue
                 for target, derivations in sorted(graph.flows.get(node, {}).items()):
-                    if target not in seen and graph.artifacts[target].known:
+                    info = graph.artifacts[target]
+                    if target not in seen and info.known and not is_model_artifact(graph, info):
                         seen.add(target)
                         first = min(derivations, key=lambda d: (d.read.path, d.read.line))
                         queue.append((target, (*path, first)))

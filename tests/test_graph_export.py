@@ -75,6 +75,7 @@ def test_the_models_view_shows_what_models_eat_and_make(demo: ProjectGraph) -> N
     view = select_view(demo, "models")
     model = "model:artifact:models/churn_model.joblib"
     assert view.nodes[model]["kind"] == "model"
+    assert view.nodes[model]["label"] == "RandomForestClassifier (models/churn_model.joblib)"
     out = {(v, data["kind"]) for _, v, data in view.out_edges(model, data=True)}
     assert ("artifact:data/processed/predictions.csv", "predicts-to") in out
     into = {(u, data["kind"]) for u, _, data in view.in_edges(model, data=True)}

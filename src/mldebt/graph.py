@@ -753,9 +753,12 @@ class ProjectGraph:
                         path=facts.path,
                         line=model.line,
                     )
-                elif info.cls is None and model.cls:
+                elif info.cls is None and model.cls:  # the class is known where it is made
                     info.cls, info.kind = model.cls, model.kind
                     info.label = model.cls.rpartition(".")[2]
+                    data = graph.nodes[identity]
+                    data["label"] = f"{info.label} ({data['label'].partition(' (')[2][:-1]})"
+                    data["cls"], data["model"] = model.cls, model.kind or ""
                 info.sites.append((facts.path, model))
                 self._model_of[(facts.path, index)] = identity
                 graph.add_edge(module_node(facts.module), identity, kind="defines", line=model.line)

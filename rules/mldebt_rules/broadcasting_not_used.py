@@ -75,6 +75,7 @@ class _Tiled:
 
     call: cst.Call
     reps: list[cst.BaseExpression]
+    ones: list[bool] | None  # per count: the axis it repeats is known to have size 1
     combined: tuple[cst.CSTNode, str] | None = None  # an element-wise use that broadcasts
     escaped: bool = False  # passed on, returned or stored: the full shape may be needed
     uses: list[str] = field(default_factory=list)
@@ -93,9 +94,11 @@ class BroadcastingNotUsed(TextGate, FileRule):
     )
     what = (
         "`np.tile`, `tf.tile`, `torch.tile`, `Tensor.repeat`, `np.repeat`, `tf.repeat` and "
-        "`repeat_interleave` whose repetition counts are read off the shape of the other "
-        "operand of an element-wise operation (`+ - * / // % **`, `np.multiply`, "
-        "`torch.mul`, `tf.subtract`...): `X - np.tile(mu, (X.shape[0], 1))`, "
+        "`repeat_interleave` used as an operand of an element-wise operation "
+        "(`+ - * / // % **`, comparisons, `np.multiply`, `torch.mul`, `tf.subtract`...) when "
+        "their repetition counts are read off the shape of the other operand or repeat only "
+        "axes known to have size 1 (added with `None`, or given as 1 to `reshape` / `view`): "
+        "`X - np.tile(mu, (X.shape[0], 1))`, `np.tile(w[None, :], (n, 1)) * x`, "
         "`m = mask.unsqueeze(1).repeat(1, h.size(1), 1)` then `h * m`. A tiled variable "
         "that is also passed to another call (a concatenation, a model), returned or stored "
         "is not reported: there the full shape may be needed."
@@ -109,9 +112,10 @@ class BroadcastingNotUsed(TextGate, FileRule):
     )
     limits = (
         "Only repetition counts written as the other operand's shape (`X.shape[0]`, "
-        "`h.size(1)`, `tf.shape(x)[0]`, `len(X)`) or 1 are recognised, which is what proves "
-        "that broadcasting gives the same result; tiling to a size held in another variable "
-        "is not reported. Tiled variables are followed within one function (or notebook)."
+        "`h.size(1)`, `tf.shape(x)[0]`, `len(X)`), counts on axes known to have size 1, "
+        "and 1 are recognised, which is what proves that broadcasting gives the same "
+        "result; tiling an array of unknown shape to a size held in a variable is not "
+        "reported. Tiled variables are followed within one function (or notebook)."
     )
     examples = (
         BAD(
@@ -146,6 +150,18 @@ class BroadcastingNotUsed(TextGate, FileRule):
             """,
             path="normalise.ipynb",
             expect=1,
+        ),
+        BAD(
+            """
+            import numpy as np
+            import torch
+
+            weights = np.tile(class_weights[None, :], (batch_size, 1)) * one_hot
+            bias = torch.randn(16)
+            out = features + bias.view(1, -1).repeat(n_rows, 1)
+            pairs = np.tile(grid[:, None], (1, 4)) + np.tile(grid[None, :], (4, 1))
+            """,
+            expect=4,
         ),
         GOOD(
             """
@@ -184,6 +200,7 @@ class BroadcastingNotUsed(TextGate, FileRule):
             blocks = torch.arange(6).repeat(3) + offsets
             tokens = torch.randint(0, 9, (8, 16))
             doubled = tokens.repeat(2, 1) * scale
+            stacked = np.tile(block[:, :2], (3, 1)) - targets
             """
         ),
     )
@@ -229,8 +246,8 @@ class BroadcastingNotUsed(TextGate, FileRule):
         if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
             tiled = self._tile(node.value)
             if tiled is not None:
-                call, reps = tiled
-                scope[node.targets[0].target.value] = _Tiled(call, reps)
+                call, reps, ones = tiled
+                scope[node.targets[0].target.value] = _Tiled(call, reps, ones)
 
     def visit_Return(self, node: cst.Return) -> None:
         self._escape(node.value)
@@ -293,12 +310,12 @@ class BroadcastingNotUsed(TextGate, FileRule):
                 if (
                     tiled is not None
                     and tiled.combined is None
-                    and self._matches(tiled.reps, other)
+                    and self._matches(tiled.reps, tiled.ones, other)
                 ):
                     tiled.combined = (node, how)
                 continue
             found = self._tile(side)
-            if found is not None and self._matches(found[1], other):
+            if found is not None and self._matches(found[1], found[2], other):
                 self._report(found[0], how)
 
     def _report(
@@ -317,7 +334,10 @@ class BroadcastingNotUsed(TextGate, FileRule):
 
     # --- tiles and their counts -------------------------------------------------------------
 
-    def _tile(self, expr: cst.BaseExpression) -> tuple[cst.Call, list[cst.BaseExpression]] | None:
+    def _tile(
+        self, expr: cst.BaseExpression
+    ) -> tuple[cst.Call, list[cst.BaseExpression], list[bool] | None] | None:
+        """(call, repetition counts, which counts repeat a size-1 axis) of a tiling call."""
         if not isinstance(expr, cst.Call) or _last_name(expr.func) not in _TILE_NAMES:
             return None
         func = expr.func
@@ -328,8 +348,8 @@ class BroadcastingNotUsed(TextGate, FileRule):
                 if len(counts) == 1 and isinstance(counts[0], (cst.Tuple, cst.List)):
                     counts = [e.value for e in counts[0].elements]
                 if func.attr.value == "repeat_interleave":
-                    counts = counts[:1]
-                return (expr, counts) if counts else None
+                    return (expr, counts[:1], None) if counts else None
+                return (expr, counts, _size_one(func.value, len(counts))) if counts else None
             return None
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
@@ -339,30 +359,83 @@ class BroadcastingNotUsed(TextGate, FileRule):
             if reps is None:
                 reps = argument(expr, 1, "dims")
             if isinstance(reps, (cst.Tuple, cst.List)):
-                return expr, [e.value for e in reps.elements]
-            return (expr, [reps]) if reps is not None else None
+                counts = [e.value for e in reps.elements]
+            elif reps is not None:
+                counts = [reps]
+            else:
+                return None
+            source = argument(expr, 0, "A") or argument(expr, 0, "input")
+            ones = _size_one(source, len(counts)) if source is not None else None
+            return expr, counts, ones
         if name in _REPEATS:
             count = argument(expr, 1, "repeats")
-            return (expr, [count]) if count is not None else None
+            return (expr, [count], None) if count is not None else None
         return None
 
-    def _matches(self, reps: list[cst.BaseExpression], other: cst.BaseExpression) -> bool:
-        """Every count is 1 or the size of an axis of ``other`` (and one at least is)."""
-        if not isinstance(other, (cst.Name, cst.Attribute)):
-            return False
-        code = re.escape(_SPACE.sub("", self.context.node_source(other)))
-        shape = re.compile(rf"(?<![\w.]){code}\.(?:shape\b|size\()|\b(?:shape|len)\({code}\)")
+    def _matches(
+        self,
+        reps: list[cst.BaseExpression],
+        ones: list[bool] | None,
+        other: cst.BaseExpression,
+    ) -> bool:
+        """Every count is 1, repeats an axis of size 1, or is the size of an axis of
+        ``other`` (and one count at least is not 1): broadcasting gives the same result."""
+        shape: re.Pattern[str] | None = None
+        if isinstance(other, (cst.Name, cst.Attribute)):
+            code = re.escape(_SPACE.sub("", self.context.node_source(other)))
+            shape = re.compile(rf"(?<![\w.]){code}\.(?:shape\b|size\()|\b(?:shape|len)\({code}\)")
         sized = 0
-        for rep in reps:
+        for index, rep in enumerate(reps):
             if _is_one(rep):
                 continue
-            if not shape.search(_SPACE.sub("", self.context.module.code_for_node(rep))):
-                return False
             sized += 1
+            if ones is not None and ones[index]:
+                continue
+            if shape is None or not shape.search(
+                _SPACE.sub("", self.context.module.code_for_node(rep))
+            ):
+                return False
         return sized > 0
 
 
 _TILE_NAMES = frozenset({"tile", "repeat", "repeat_interleave"})
+
+
+def _size_one(source: cst.BaseExpression, count: int) -> list[bool] | None:
+    """For ``count`` repetition counts aligned to the last axes of ``source``: whether each
+    repeats an axis known to have size 1 — one added by ``None`` (``x[None, :]``,
+    ``x[:, None]``), given as 1 to ``reshape`` / ``view``, or prepended because there are
+    more counts than axes. None when the axes of ``source`` are not known."""
+    sizes: list[bool] | None = None
+    if isinstance(source, cst.Subscript):
+        sizes = []
+        for element in source.slice:
+            part = element.slice
+            if isinstance(part, cst.Slice):
+                sizes.append(False)
+            elif (
+                isinstance(part, cst.Index)
+                and isinstance(part.value, cst.Name)
+                and part.value.value == "None"
+            ):
+                sizes.append(True)
+            else:
+                return None  # an integer index, a mask, an Ellipsis: axes unknown
+    elif (
+        isinstance(source, cst.Call)
+        and isinstance(source.func, cst.Attribute)
+        and source.func.attr.value in ("reshape", "view")
+    ):
+        dims = [a.value for a in source.args if a.keyword is None and not a.star]
+        if len(dims) == 1 and isinstance(dims[0], (cst.Tuple, cst.List)):
+            dims = [e.value for e in dims[0].elements]
+        if not dims:
+            return None
+        sizes = [_is_one(dim) for dim in dims]
+    if sizes is None or not any(sizes):
+        return None
+    offset = count - len(sizes)
+    return [index - offset < 0 or sizes[index - offset] for index in range(count)]
 
 
 def _last_name(func: cst.BaseExpression) -> str | None:

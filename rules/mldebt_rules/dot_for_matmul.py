@@ -160,7 +160,8 @@ class DotForMatmul(TextGate, FileRule):
     what = (
         "`np.dot(a, b)` and `a.dot(b)` where both operands are known to have at least two "
         "dimensions: built with a 2-D shape (`np.zeros((n, m))`, `rng.normal(size=(n, m))`, "
-        "`np.eye`, `np.column_stack`, a nested list literal), read from a DataFrame "
+        "`np.eye`, `np.column_stack`, a nested list literal, also passed to `np.dot` as is), "
+        "read from a DataFrame "
         "(`df.to_numpy()`), returned by a fitted transformer or `predict_proba`, taken from "
         "a fitted estimator's matrix attributes (`components_`, `cluster_centers_`), "
         "reshaped to two axes, expanded with `None` or a `keepdims=True` reduction, or "
@@ -214,13 +215,16 @@ class DotForMatmul(TextGate, FileRule):
             """
             # %%
             import numpy as onp
+            a = [[1, 0], [0, 1]]
+            b = [[4, 1], [2, 2]]
+            c = onp.dot(a, b)
             rng = onp.random.default_rng(0)
             W = rng.normal(size=(64, 10))
             # %%
             H = onp.dot(onp.eye(64), W)
             """,
             path="weights.ipynb",
-            expect=1,
+            expect=2,
         ),
         GOOD(
             """
@@ -394,7 +398,8 @@ class DotForMatmul(TextGate, FileRule):
         if isinstance(expr, cst.Call):
             return self._call_ndim(expr)
         if isinstance(expr, (cst.List, cst.Tuple)):
-            return None
+            depth = _nesting(expr)  # np.dot converts nested lists: [[1, 0], [0, 1]] is 2-D
+            return depth if depth else None
         return None
 
     def _subscript_ndim(self, expr: cst.Subscript) -> int | None:

@@ -38,10 +38,14 @@ class GatedRule(FileRule):
     """
 
     needles: ClassVar[tuple[str, ...]] = ()
+    #: A stricter test, run on files that have a needle: the rule runs only if it matches.
+    pattern: ClassVar[re.Pattern[str] | None] = None
 
     def get_visitors(self) -> Mapping[str, Callable[[Any], None]]:
         text = self.context.text
         if self.needles and not any(needle in text for needle in self.needles):
+            return {}
+        if self.pattern is not None and not self.pattern.search(text):
             return {}
         return {name: getattr(self, name) for name in _callbacks(type(self))}
 

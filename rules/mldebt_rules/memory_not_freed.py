@@ -10,7 +10,15 @@ import libcst as cst
 from mldebt.findings import Severity
 from mldebt.resolve import kinds
 from mldebt.rule import BAD, GOOD
-from mldebt_rules._torch_flow import Event, FlowRule, Loop, Scope, call_method, model_like
+from mldebt_rules._torch_flow import (
+    Event,
+    FlowRule,
+    Loop,
+    Scope,
+    call_method,
+    model_like,
+    text_of,
+)
 
 _FREE_CALLS = frozenset(
     {
@@ -28,6 +36,7 @@ _FREE_CALLS = frozenset(
     }
 )
 _FREE_METHODS = frozenset({"clear_session", "free_memory", "empty_cache", "release_memory"})
+_FREE_NAMES = frozenset(name.rpartition(".")[2] for name in _FREE_CALLS)
 # Methods that move a network to an accelerator (and return it).
 _PLACEMENT = frozenset({"to", "cuda", "xpu", "mps", "to_empty"})
 _PASS_THROUGH = _PLACEMENT | frozenset(
@@ -209,12 +218,14 @@ class MemoryNotFreed(FlowRule):
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
         # At leave time the resolver still describes the state before this assignment.
+        if not self.scope.loops:
+            return  # networks are only judged inside loops
         value = original_node.value
         for assigned in original_node.targets:
             if isinstance(assigned.target, (cst.Subscript, cst.Attribute)):
                 for name in _names_in(value):
                     self.note("keep", original_node, name)
-        if not self.scope.loops or len(original_node.targets) != 1:
+        if len(original_node.targets) != 1:
             return
         target = original_node.targets[0].target
         if isinstance(target, cst.Name):
@@ -227,36 +238,27 @@ class MemoryNotFreed(FlowRule):
             self.note("free", node, name)
 
     def visit_Call(self, node: cst.Call) -> None:
-        resolver = self.context.resolver
         method = call_method(node)
-        if method is not None:
-            receiver, name = method
-            if name in _FREE_METHODS:
-                self.note("free", node, "*")
-                return
-            if name in _STORING:
-                for arg in node.args:
-                    for kept in _names_in(arg.value):
-                        self.note("keep", node, kept)
-                return
-            if name in _PLACEMENT and isinstance(receiver, cst.Name):
-                self.note("gpu", node, receiver.value)
-        qualname = resolver.call_name(node)
-        if qualname == "setattr":
+        func_text = text_of(node.func) or ""
+        last = func_text.rpartition(".")[2]
+        if last in _FREE_METHODS or (
+            last in _FREE_NAMES and self.context.resolver.call_name(node) in _FREE_CALLS
+        ):
+            self.note("free", node, "*")
+            return
+        if not self.scope.loops:
+            return  # the rest only matters inside a loop
+        if last in _STORING or (last == "setattr" and isinstance(node.func, cst.Name)):
             for arg in node.args:
                 for kept in _names_in(arg.value):
                     self.note("keep", node, kept)
-        if qualname in _FREE_CALLS:
-            self.note("free", node, "*")
-        elif isinstance(node.func, cst.Name):
+            return
+        if method is not None and last in _PLACEMENT and isinstance(method[0], cst.Name):
+            self.note("gpu", node, method[0].value)
+        if isinstance(node.func, cst.Name):
             self.note("call", node, node.func.value)
-        elif (
-            method is not None
-            and isinstance(method[0], cst.Name)
-            and method[0].value == "self"
-            and self.class_name
-        ):
-            self.note("call", node, f"{self.class_name}.{method[1]}")
+        elif method is not None and func_text.startswith("self.") and self.class_name:
+            self.note("call", node, f"{self.class_name}.{last}")
 
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is not None:

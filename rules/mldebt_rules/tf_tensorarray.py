@@ -22,6 +22,7 @@ _CONCATS = frozenset(
         "keras.backend.concatenate",
     }
 )
+_CALL_NAMES = frozenset({name.rpartition(".")[2] for name in _CONCATS} | {"while_loop"})
 _GRAPH_FUNCTIONS = ("tensorflow.function", "tensorflow.autograph.experimental.do_not_convert")
 
 
@@ -164,6 +165,9 @@ class TensorArrayNotUsed(FlowRule):
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) != 1 or not isinstance(node.value, cst.Call):
             return
+        func = node.value.func
+        if not (isinstance(func, (cst.Name, cst.Attribute)) and _last(func) in _CALL_NAMES):
+            return
         target = node.targets[0].target
         if not isinstance(target, cst.Name) or not self._grows(node.value, {target.value}):
             return
@@ -174,6 +178,12 @@ class TensorArrayNotUsed(FlowRule):
                 self._report(node.value, target.value, loop)
 
     def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else None
+        if isinstance(func, cst.Name):
+            last = func.value
+        if last not in _CALL_NAMES:
+            return
         resolver = self.context.resolver
         name = resolver.call_name(node)
         if name in _CONCATS:
@@ -255,6 +265,10 @@ class TensorArrayNotUsed(FlowRule):
                 if value is not None and value.kind == kinds.TENSOR:
                     return True
         return False
+
+
+def _last(func: cst.Name | cst.Attribute) -> str:
+    return func.value if isinstance(func, cst.Name) else func.attr.value
 
 
 def _expressions(node: cst.CSTNode, limit: int = 200) -> list[cst.CSTNode]:

@@ -91,6 +91,22 @@ _WRAPPERS = frozenset(
 )
 # Loaders whose network keeps the mode it was saved in: unknown here.
 _MODE_UNKNOWN = ("torch.jit.", "torch.hub.", "torch.load", "torch.export.", "torch.package.")
+# Functions of torch.autograd / torch.func that use gradients (or set whether they are kept).
+_GRAD_FUNCTIONS = frozenset(
+    {
+        "set_grad_enabled",
+        "grad",
+        "backward",
+        "jacobian",
+        "hessian",
+        "vjp",
+        "jvp",
+        "hvp",
+        "vhp",
+        "grad_and_value",
+    }
+)
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 _BUILDER = re.compile(r"^(?:build|create|make|get|init|new|construct|instantiate)_?\w*$")
 
 
@@ -137,6 +153,7 @@ class _EvaluationFlow(FlowRule):
         self._classes: dict[str, tuple[cst.ClassDef, bool]] = {}
         self._sensitive: dict[str, bool] = {}
         self._comprehensions = 0
+        self._functions: frozenset[str] | None = None
 
     # --- hooks --------------------------------------------------------------------------------
 
@@ -309,7 +326,11 @@ class _EvaluationFlow(FlowRule):
                 name == "requires_grad_" and not is_false(positional(node, 0))
             ):
                 self.note("grad", node)
-        qualname = resolver.call_name(node) or ""
+        func_text = text_of(node.func) or ""
+        last = func_text.rpartition(".")[2]
+        qualname = ""
+        if last in _GRAD_FUNCTIONS or "autograd" in func_text:
+            qualname = resolver.call_name(node) or ""
         if qualname.endswith("set_grad_enabled"):
             if id(node) not in self._with_items:
                 flag = positional(node, 0)
@@ -355,6 +376,16 @@ class _EvaluationFlow(FlowRule):
             return self.modes().get(source) if source is not None else None
         if not isinstance(base, cst.Call):
             return None
+        callee = text_of(base.func) or ""
+        short = callee.rpartition(".")[2]
+        if not (
+            short[:1].isupper()
+            or short in ("from_pretrained", "from_config", "compile", "deepcopy", "prepare")
+            or _BUILDER.match(short)
+            or "models" in callee
+            or "timm" in callee
+        ):
+            return None  # not a constructor, builder, loader or wrapper of networks
         qualname = resolver.call_name(base) or ""
         method = call_method(base)
         if qualname in _WRAPPERS or (method is not None and method[1] == "prepare"):
@@ -381,6 +412,14 @@ class _EvaluationFlow(FlowRule):
 
     # --- functions of the file ------------------------------------------------------------------
 
+    @property
+    def functions(self) -> frozenset[str]:
+        """Names of the functions and methods defined in the file (read from its text)."""
+        found = self._functions
+        if found is None:
+            found = self._functions = frozenset(_DEF.findall(self.context.text))
+        return found
+
     def _keys(self, node: cst.Call) -> tuple[str, ...]:
         func = node.func
         if isinstance(func, cst.Name):
@@ -396,6 +435,12 @@ class _EvaluationFlow(FlowRule):
         return ()
 
     def _call_site(self, node: cst.Call) -> None:
+        func = node.func
+        called = func.value if isinstance(func, cst.Name) else None
+        if isinstance(func, cst.Attribute):
+            called = func.attr.value
+        if called is None or called not in self.functions:
+            return
         keys = self._keys(node)
         if not keys:
             return
@@ -497,6 +542,8 @@ def _targets(expr: cst.BaseExpression) -> list[str]:
 
 
 class EvalModeNotToggled(_EvaluationFlow):
+    # An evaluation under no_grad, or an eval()/train() switch, must be in the file.
+    pattern = re.compile(r"no_grad|inference_mode|set_grad_enabled|\.eval\(\)|\.train\(")
     code = "MLD516"
     name = "eval-mode-not-toggled"
     category = "ml-api-misuse"
@@ -800,6 +847,11 @@ class EvalModeNotToggled(_EvaluationFlow):
 
 
 class NoGradMissing(_EvaluationFlow):
+    # A network must be put in eval mode in the file (docstring examples start with >>>).
+    pattern = re.compile(
+        r"\.eval\(\)|\.train\((?:mode\s*=\s*)?False|^[ \t]*[\w.]+[ \t]*=[^\n]*from_pretrained\(",
+        re.MULTILINE,
+    )
     code = "MLD521"
     name = "no-grad-missing"
     category = "ml-api-misuse"

@@ -55,8 +55,10 @@ class ForwardCalledDirectly(GatedRule):
         "(`self.encoder.forward(x)`) is reported too: it skips that submodule's hooks just the "
         "same. `super().forward(...)` and `Base.forward(self, ...)`, the idiom for extending "
         "a parent's forward pass, are never reported, nor is `self.forward` inside a "
-        "`__call__` that re-implements calling, nor `forward` of classes that are not modules "
-        "(Hugging Face pipelines, `autograd.Function`)."
+        "`__call__` that re-implements calling or inside the class's own `forward` (a "
+        "recursive pass over auxiliary outputs, already inside the module's call, where "
+        "`self(...)` would fire the hooks twice), nor `forward` of classes that are not "
+        "modules (Hugging Face pipelines, `autograd.Function`)."
     )
     why = (
         "Zhang et al. (CAIN 2022), *PyTorch Call Method Misused*: `module(x)` runs "
@@ -178,6 +180,19 @@ class ForwardCalledDirectly(GatedRule):
             """
             import torch.nn as nn
 
+            class SetCriterion(nn.Module):
+                def forward(self, outputs, targets, aux_outputs=()):
+                    losses = self.match_and_score(outputs, targets)
+                    for i, aux in enumerate(aux_outputs):
+                        aux_losses = self.forward(aux, targets)
+                        losses.update({f"{k}_{i}": v for k, v in aux_losses.items()})
+                    return losses
+            """
+        ),
+        GOOD(
+            """
+            import torch.nn as nn
+
             class Wrapped(nn.Module):
                 def __call__(self, *args, **kwargs):
                     self.calls += 1
@@ -217,8 +232,11 @@ class ForwardCalledDirectly(GatedRule):
         if isinstance(receiver, cst.Call):
             return True  # super().forward(...), exported.module().forward(...)
         function = self.context.resolver.function
-        if function is not None and function.rpartition(".")[2] in _CALL_IMPLEMENTATIONS:
+        method = function.rpartition(".")[2] if function is not None else ""
+        if method in _CALL_IMPLEMENTATIONS:
             return True
+        if method == "forward" and isinstance(receiver, cst.Name) and receiver.value == "self":
+            return True  # recursion inside the module's own forward: already in its call
         first = positional(node, 0)
         if isinstance(first, cst.Name) and first.value == "self":
             return True  # Base.forward(self, x): the parent's forward, unbound

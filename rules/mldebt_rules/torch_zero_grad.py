@@ -228,14 +228,24 @@ class ZeroGradMissing(FlowRule):
     def visit_Call(self, node: cst.Call) -> None:
         method = call_method(node)
         func = node.func
+        in_loop = bool(self.scope.loops)  # helper calls matter only inside a loop
         if method is None:
-            if self.context.resolver.call_name(node) == "torch.autograd.backward":
+            if not isinstance(func, cst.Name):
+                return
+            if func.value == "backward" and (
+                self.context.resolver.call_name(node) == "torch.autograd.backward"
+            ):
                 self.note("backward", node, _short(self.context.node_source(node)))
-            elif isinstance(func, cst.Name):
+            elif in_loop:
                 self.note("call", node, func.value)
             return
         receiver, name = method
-        if isinstance(receiver, cst.Name) and receiver.value == "self" and self.class_name:
+        if (
+            in_loop
+            and isinstance(receiver, cst.Name)
+            and receiver.value == "self"
+            and self.class_name
+        ):
             self.note("call", node, f"{self.class_name}.{name}")
         if name in ("backward", "manual_backward"):
             self.note("backward", node, _short(self.context.node_source(node)))

@@ -37,6 +37,7 @@ _STATELESS = frozenset(
 # Preprocessing outside scikit-learn's kinds: constructor prefix -> methods that fit it.
 _OTHER_TRANSFORMERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("category_encoders.", frozenset({"fit", "fit_transform"})),
+    ("imblearn.", frozenset({"fit_resample", "fit_sample"})),
     ("keras.preprocessing.text.Tokenizer", frozenset({"fit_on_texts", "fit_on_sequences"})),
     ("keras.layers.TextVectorization", frozenset({"adapt"})),
     ("keras.layers.Normalization", frozenset({"adapt"})),
@@ -49,6 +50,11 @@ _OTHER_TRANSFORMERS: tuple[tuple[str, frozenset[str]], ...] = (
 # class set and nothing else (still reported on joined train+test data and on test data).
 _LABEL_ENCODERS = frozenset({"LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer"})
 _FIT_METHODS = frozenset({"fit", "fit_transform"})
+# Fitting methods that return the processed data (resamplers return rows, too).
+_OUTPUT_METHODS = frozenset({"fit_transform", "fit_resample", "fit_sample"})
+_RESAMPLERS = frozenset({"fit_resample", "fit_sample"})
+# Methods that apply a fitted preprocessing step to data.
+_APPLY_METHODS = frozenset({"transform", "texts_to_sequences", "texts_to_matrix"})
 _CONCATS = frozenset(
     {
         "pandas.concat",
@@ -184,6 +190,7 @@ class _Fit:
     what: str  # "StandardScaler"
     data: str  # the data's source, "X"
     roots: frozenset[str]
+    method: str = "fit"
 
 
 @dataclass
@@ -206,9 +213,11 @@ class DataLeakage(FileRule):
     what = (
         "A preprocessing step — scaler, encoder, imputer, feature selector, PCA/SVD, "
         "vectorizer, target encoder (`category_encoders`), Keras `Tokenizer.fit_on_texts` or "
-        "a preprocessing layer's `adapt` — fit:\n\n"
+        "a preprocessing layer's `adapt`, an imbalanced-learn resampler (`SMOTE()."
+        "fit_resample`) — fit:\n\n"
         "- on rows that are split into train and test afterwards: its output (of "
-        "`fit_transform`, or of `transform` on the same data) reaches `train_test_split`, a "
+        "`fit_transform`/`fit_resample`, or of `transform`/`texts_to_sequences` on the same "
+        "data) reaches `train_test_split`, a "
         "splitter's `split`, `cross_val_score` and the other cross-validation helpers, a "
         "`*SearchCV.fit`, or is sliced into variables named as train and test parts;\n"
         "- on a concatenation of train and test (`pd.concat([train, test])`, `np.vstack`, "
@@ -281,6 +290,21 @@ class DataLeakage(FileRule):
             path="sentiment.ipynb",
             expect=2,
         ),
+        BAD(
+            """
+            from imblearn.over_sampling import SMOTE
+            from sklearn.model_selection import train_test_split
+            from tensorflow.keras.preprocessing.text import Tokenizer
+
+            X_res, y_res = SMOTE(random_state=0).fit_resample(X, y)
+            X_tr, X_te, y_tr, y_te = train_test_split(X_res, y_res, random_state=0)
+
+            tok = Tokenizer(num_words=5000)
+            tok.fit_on_texts(df["text"])
+            seqs_tr, seqs_te = train_test_split(tok.texts_to_sequences(df["text"]), random_state=0)
+            """,
+            expect=2,
+        ),
         GOOD(
             """
             from sklearn.model_selection import train_test_split
@@ -326,6 +350,7 @@ class DataLeakage(FileRule):
         self.combined_calls: list[tuple[str, int, int]] = []
         self.param_edges: list[tuple[tuple[str, int], tuple[str, int]]] = []
         self.others: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
+        self.fitted_names: dict[tuple[str, str], int] = {}  # tokenizers and the like
         self.skip = is_test_module(context.path)
 
     # --- labels ----------------------------------------------------------------------------
@@ -346,15 +371,14 @@ class DataLeakage(FileRule):
             return None
         fitting = self._fitting(node)
         if fitting is not None:
-            if fitting[2] != "fit_transform":
+            if fitting[2] not in _OUTPUT_METHODS:
                 return EMPTY, False  # fit() returns the transformer, not data
             data = _data_argument(node)
             if data is not None and self._unsplit(data):
                 return frozenset({("fitout", self._origin(node))}), True
             return None
-        called = self.context.resolver.method_call(node)
-        if called is not None and called[1] == "transform" and _key(called[0]) in self.fitted:
-            label = self.fitted[_key(called[0])][1]
+        label = self._fitted_receiver(node)
+        if label is not None:
             data = _data_argument(node)
             fit = self.fits.get(label)
             if data is not None and fit is not None and fit.roots & set(root_names(data)):
@@ -395,6 +419,21 @@ class DataLeakage(FileRule):
         if roots and split_role(roots[0]) is not None:
             return False
         return not any(label[0] in ("part", "combined") for label in self.flow.labels(data))
+
+    def _fitted_receiver(self, call: cst.Call) -> int | None:
+        """The fit behind ``scaler.transform(...)`` / ``tokenizer.texts_to_sequences(...)``
+        when the receiver was fit on unsplit data."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in _APPLY_METHODS:
+            return None
+        called = self.context.resolver.method_call(call)
+        if called is not None:
+            found = self.fitted.get(_key(called[0]))
+            return found[1] if found is not None else None
+        if isinstance(func.value, cst.Name):
+            name = func.value.value
+            return self.fitted_names.get((self.flow.scope, name), self.fitted_names.get(("", name)))
+        return None
 
     def _fitting(self, call: cst.Call) -> tuple[Value | None, str, str] | None:
         """``(transformer value, its class, method)`` when ``call`` fits preprocessing."""
@@ -475,7 +514,7 @@ class DataLeakage(FileRule):
                 [],
             )
             return
-        fit = _Fit(node, what, source, frozenset(roots))
+        fit = _Fit(node, what, source, frozenset(roots), method)
         for label in labels:
             if label[0] == "param":
                 summary = self.summaries.get(str(label[1]))
@@ -483,8 +522,11 @@ class DataLeakage(FileRule):
                     summary.fits.setdefault(int(str(label[2])), []).append(fit)
         if self._unsplit(data) and what not in _LABEL_ENCODERS:
             self.fits[self._origin(node)] = fit
-            if method == "fit" and value is not None:
+            receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+            if method not in _OUTPUT_METHODS and value is not None:
                 self.fitted[_key(value)] = (value, id(node))
+            elif method not in _OUTPUT_METHODS and isinstance(receiver, cst.Name):
+                self.fitted_names[(self.flow.scope, receiver.value)] = id(node)
 
     def _split_data(self, node: cst.Call) -> list[cst.BaseExpression]:
         resolver = self.context.resolver
@@ -535,13 +577,19 @@ class DataLeakage(FileRule):
             fit = self.fits.get(int(str(label[1])))
             if fit is None:
                 continue
-            self._report(
-                fit.node,
-                f"`{fit.what}` is fit on all rows of `{fit.data}`, which are split into train "
-                "and test afterwards: the test rows' statistics leak into training; fit it on "
-                "the training part (or put it in a Pipeline)",
-                [(split, "split here, after the fit")],
-            )
+            if fit.method in _RESAMPLERS:
+                message = (
+                    f"`{fit.what}` resamples all rows of `{fit.data}`, which are split into "
+                    "train and test afterwards: synthetic or repeated rows built from one side "
+                    "land on the other; resample the training part only"
+                )
+            else:
+                message = (
+                    f"`{fit.what}` is fit on all rows of `{fit.data}`, which are split into "
+                    "train and test afterwards: the test rows' statistics leak into training; "
+                    "fit it on the training part (or put it in a Pipeline)"
+                )
+            self._report(fit.node, message, [(split, "split here, after the fit")])
 
     def _report(
         self, node: cst.CSTNode, message: str, related: list[tuple[cst.CSTNode, str]]

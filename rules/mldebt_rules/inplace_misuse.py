@@ -145,6 +145,30 @@ _NDARRAY_PURE = frozenset(
 )
 # How many positional arguments come before ``out`` in these ndarray methods.
 _NDARRAY_OUT_POSITION = {"clip": 2, "round": 1}
+# pandas methods that take ``inplace=`` (pandas 2).
+_HAS_INPLACE = frozenset(
+    {
+        "bfill",
+        "clip",
+        "drop",
+        "drop_duplicates",
+        "dropna",
+        "eval",
+        "ffill",
+        "fillna",
+        "interpolate",
+        "mask",
+        "query",
+        "rename",
+        "rename_axis",
+        "replace",
+        "reset_index",
+        "set_index",
+        "sort_index",
+        "sort_values",
+        "where",
+    }
+)
 # pandas methods that return None: with inplace=True, or always.
 _PANDAS_INPLACE = _PANDAS_PURE | frozenset({"eval", "update", "insert"})
 _ALWAYS_NONE = frozenset({"update", "insert"})
@@ -365,12 +389,12 @@ class InplaceMisuse(FileRule):
         else:
             return None
         code = source(self.context.module, receiver)
+        advice = "assign it or pass inplace=True" if method in _HAS_INPLACE else "assign it"
+        if what == "array":
+            advice = "assign it"
         return (
             f"`{code}.{method}(...)` returns a new {what} and the result is thrown away: "
-            f"`{code}` is unchanged; assign it or pass inplace=True"
-            if what != "array"
-            else f"`{code}.{method}(...)` returns a new array and the result is thrown away: "
-            f"`{code}` is unchanged; assign it"
+            f"`{code}` is unchanged; {advice}"
         )
 
     # --- the None that inplace=True returns -------------------------------------------------

@@ -564,3 +564,21 @@ def test_checkpoints_are_not_predictions() -> None:
         """,
     }
     assert run_rule(FeedbackLoop, files) == []
+
+
+def test_tensors_made_from_constants_are_not_glue() -> None:
+    code = {
+        "model.py": """
+            import torch
+            from consts import DUMMY_INPUTS, DUMMY_MASK
+
+            class Model:
+                @property
+                def dummy_inputs(self):
+                    input_ids = torch.tensor(DUMMY_INPUTS)
+                    input_mask = torch.tensor(DUMMY_MASK)
+                    inputs = {"input_ids": input_ids, "attention_mask": input_mask}
+                    return inputs
+        """
+    }
+    assert run_rule(GlueCode, code) == []

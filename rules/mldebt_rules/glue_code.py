@@ -615,7 +615,8 @@ class GlueCode(FileRule):
 
 
 def _literal_arguments(call: cst.Call) -> bool:
-    """Every positional argument a literal display (numbers, strings, lists of those)."""
+    """Every positional argument a literal display (numbers, strings, lists of those) or a
+    module constant named in capitals: data made here, not data converted."""
     positional = [a.value for a in call.args if a.keyword is None]
     return bool(positional) and all(_literal(v) for v in positional)
 
@@ -627,8 +628,10 @@ def _literal(node: cst.BaseExpression) -> bool:
         return _literal(node.expression)
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
         return all(_literal(e.value) for e in node.elements)
-    if isinstance(node, cst.Name):
-        return node.value in ("True", "False", "None")
+    if isinstance(node, cst.Name):  # and module constants: DUMMY_INPUTS, DEFAULT_MASK
+        return node.value in ("True", "False", "None") or (
+            len(node.value) > 2 and node.value.isupper()
+        )
     return False
 
 

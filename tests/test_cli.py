@@ -479,3 +479,10 @@ def test_the_html_report_is_a_command_of_the_main_cli(tmp_path: Path) -> None:
     run = mldebt("report", "--no-cache", "-j", "1", "-o", output, DEMO)
     assert run.code == 0, run.stderr
     assert output.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html>")
+
+
+def test_the_graph_export_is_a_command_of_the_main_cli() -> None:
+    run = mldebt("graph", "--format", "mermaid", "--view", "pipeline", "--no-cache", DEMO)
+    assert run.code == 0, run.stderr
+    assert run.stdout.startswith("flowchart LR")
+    assert "data/processed/predictions.csv" in run.stdout

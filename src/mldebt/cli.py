@@ -28,6 +28,7 @@ from mldebt.config import (
     resolve_rules,
 )
 from mldebt.discovery import DiscoveryError
+from mldebt.export.command import graph as graph_command
 from mldebt.gating import (
     against_baseline,
     baseline_path,
@@ -620,3 +621,4 @@ def clean_command(path: Path | None) -> None:
 
 
 main.add_command(report_command)
+main.add_command(graph_command)

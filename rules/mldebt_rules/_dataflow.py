@@ -12,8 +12,9 @@ augmented assignments add to them (``df[cols] = scaler.fit_transform(df[cols])``
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import libcst as cst
 
@@ -86,6 +87,58 @@ def split_role(name: str) -> str | None:
     return "train" if train else "test"
 
 
+# Fields holding whitespace and punctuation only: never worth descending into.
+_TOKEN_FIELDS = frozenset(
+    {
+        "lpar",
+        "rpar",
+        "comma",
+        "equal",
+        "dot",
+        "colon",
+        "semicolon",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "star",
+        "operator",
+        "newline",
+        "leading_lines",
+        "trailing_whitespace",
+        "header",
+        "footer",
+    }
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def sub_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The syntactic children of ``node`` (no whitespace or tokens), read straight from its
+    dataclass fields: libcst's ``children`` rebuilds the node and costs far more."""
+    cls = type(node)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(
+            f.name
+            for f in dataclasses.fields(node)
+            if f.name not in _TOKEN_FIELDS and not f.name.startswith("whitespace")
+        )
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+def mentions(text: str, words: Iterable[str]) -> bool:
+    """Whether a file's text contains any of ``words`` (a cheap gate before the real work)."""
+    return any(word in text for word in words)
+
+
 def root_names(expr: cst.BaseExpression) -> list[str]:
     """The variables an expression reads its data from: ``df`` in ``df[cols].to_numpy()``,
     ``X_tr`` in ``np.log1p(X_tr)``, ``self.X`` in ``self.X[idx]``."""
@@ -112,7 +165,7 @@ def root_names(expr: cst.BaseExpression) -> list[str]:
             node,
             (cst.BinaryOperation, cst.UnaryOperation, cst.List, cst.Tuple, cst.Element),
         ):
-            stack.extend(node.children)
+            stack.extend(sub_nodes(node))
     found.reverse()
     return found
 

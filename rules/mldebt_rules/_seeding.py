@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from mldebt.context import FileContext
 from mldebt.resolve import Resolver
 from mldebt.resolve.kinds import argument, keyword
 
@@ -315,7 +316,6 @@ class SeedTracker:
     notebook: bool = False
     #: Seeds by the function they are in ("" for module level), in source order.
     seeds: dict[str, list[_Seed]] = field(default_factory=dict)
-    pending: list[Pending] = field(default_factory=list)
     #: Names called or passed as callbacks, by the function they are in ("" module, _MAIN).
     calls: dict[str, set[str]] = field(default_factory=dict)
     functions: set[str] = field(default_factory=set)
@@ -324,6 +324,9 @@ class SeedTracker:
     main_helpers: set[str] = field(default_factory=set)
     _main: cst.If | None = None
     _order: int = 0
+    _last_call: cst.Call | None = None
+    #: Simple names of the file's functions (callbacks passed by name are resolved).
+    _short_names: set[str] = field(default_factory=set)
 
     @property
     def function(self) -> str:
@@ -344,6 +347,7 @@ class SeedTracker:
         traversal's scope, which does not include the definition yet)."""
         qualname = f"{outer}.{node.name.value}" if outer else node.name.value
         (self.classes if isinstance(node, cst.ClassDef) else self.functions).add(qualname)
+        self._short_names.add(node.name.value)
         if self.in_main:
             self.main_helpers.add(qualname)
 
@@ -371,12 +375,16 @@ class SeedTracker:
     def on_call(self, call: cst.Call) -> None:
         """Record ``call`` as a seed and as an edge of the file's call graph (from
         ``visit_Call``)."""
+        if call is self._last_call:
+            return  # several rules share this tracker and all feed it the same call
+        self._last_call = call
         order = self.next_order()
         caller = self._caller()
         called = self.calls.setdefault(caller, set())
         for arg in call.args:
-            if isinstance(arg.value, (cst.Name, cst.Attribute)):
-                passed = self.resolver.qualname(arg.value)
+            value = arg.value
+            if isinstance(value, cst.Name) and value.value in self._short_names:
+                passed = self.resolver.qualname(value)
                 if passed is not None:
                     called.add(passed)
         qualname = self.resolver.call_name(call)
@@ -393,11 +401,9 @@ class SeedTracker:
         if families:
             self.seeds.setdefault(self.function, []).append(_Seed(families, order))
 
-    def judge(self, node: cst.CSTNode, family: str, message: str) -> None:
-        """Code at this point that needs a seed of ``family``."""
-        self.pending.append(
-            Pending(node, family, self.function, self.next_order(), message, self.in_main)
-        )
+    def judge(self, node: cst.CSTNode, family: str, message: str) -> Pending:
+        """Code at this point that needs a seed of ``family``: keep it for :meth:`unseeded`."""
+        return Pending(node, family, self.function, self.next_order(), message, self.in_main)
 
     def seeds_of_function(self, qualname: str) -> frozenset[str]:
         found: set[str] = set()
@@ -441,12 +447,12 @@ class SeedTracker:
             todo.extend(self.calls.get(name, ()))
         return seen & self.functions
 
-    def unseeded(self) -> list[Pending]:
+    def unseeded(self, pending: list[Pending]) -> list[Pending]:
         """The judged code that no seed covers, once the walk is over."""
         reachable = self.reachable()
         self_test = self.self_test()
         found = []
-        for item in self.pending:
+        for item in pending:
             if not item.scope:
                 if item.in_main and self_test:
                     continue
@@ -466,6 +472,16 @@ _PLOTTING_NAMES = frozenset(
 _PLOTTING_METHODS = frozenset(
     {"imshow", "show", "plot", "scatter", "hist", "bar", "barh", "set_title", "heatmap"}
 )
+
+
+def tracker_for(context: FileContext) -> SeedTracker:
+    """The file's one SeedTracker, shared by every rule that needs it (each feeds it the
+    walk's nodes; it ignores a node it has already seen)."""
+    found = context.__dict__.get("_mldebt_seed_tracker")
+    if not isinstance(found, SeedTracker):
+        found = SeedTracker(context.resolver, notebook=context.notebook)
+        context.__dict__["_mldebt_seed_tracker"] = found
+    return found
 
 
 def is_plotting(qualname: str | None, call: cst.Call) -> bool:

@@ -20,9 +20,20 @@ from mldebt.resolve.kinds import (
     keyword,
 )
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._dataflow import EMPTY, Flow, Labels, root_names, split_role
+from mldebt_rules._dataflow import (
+    EMPTY,
+    Flow,
+    Labels,
+    mentions,
+    root_names,
+    split_role,
+    sub_nodes,
+)
 from mldebt_rules._seeding import is_test_module
 
+# A file must mention one of these to fit preprocessing (or to fit and score a model).
+_LEAK_GATE = ("sklearn", "imblearn", "category_encoders", "fit_on_texts", ".adapt(")
+_EVAL_GATE = ("sklearn", "keras", "xgboost", "lightgbm", "catboost", "TensorDataset")
 # Transformers whose fit learns nothing from the rows (row-wise or fixed): no leak.
 _STATELESS = frozenset(
     {
@@ -351,7 +362,7 @@ class DataLeakage(FileRule):
         self.param_edges: list[tuple[tuple[str, int], tuple[str, int]]] = []
         self.others: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
         self.fitted_names: dict[tuple[str, str], int] = {}  # tokenizers and the like
-        self.skip = is_test_module(context.path)
+        self.skip = is_test_module(context.path) or not mentions(context.text, _LEAK_GATE)
 
     # --- labels ----------------------------------------------------------------------------
 
@@ -464,6 +475,8 @@ class DataLeakage(FileRule):
     # --- sinks -----------------------------------------------------------------------------
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self.skip:
+            return
         outer = self.context.scope.qualname
         qualname = f"{outer}.{node.name.value}" if outer else node.name.value
         params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
@@ -568,7 +581,7 @@ class DataLeakage(FileRule):
                 fitting = self._fitting(node)
                 if fitting is not None:
                     self._check_fit(node, *fitting)
-            stack.extend(node.children)
+            stack.extend(sub_nodes(node))
 
     def _leaks_into(self, data: cst.BaseExpression, split: cst.CSTNode) -> None:
         for label in self.flow.labels(data):
@@ -627,6 +640,8 @@ class DataLeakage(FileRule):
     # --- assignments -----------------------------------------------------------------------
 
     def leave_Assign(self, node: cst.Assign) -> None:
+        if self.skip:
+            return
         value = node.value
         labels = self.flow.labels(value)
         split = self._split_parts(node)
@@ -648,10 +663,14 @@ class DataLeakage(FileRule):
             self._remember_other(target.target, value)
 
     def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if self.skip:
+            return
         if node.value is not None:
             self.flow.assign(node.target, self.flow.labels(node.value))
 
     def leave_AugAssign(self, node: cst.AugAssign) -> None:
+        if self.skip:
+            return
         if isinstance(node.target, cst.Name):
             self.flow.add(node.target.value, self.flow.labels(node.value))
 
@@ -690,6 +709,8 @@ class DataLeakage(FileRule):
                 self.others[key] = (_short(qualname), methods)
 
     def leave_Module(self, original_node: cst.Module) -> None:
+        if self.skip:
+            return
         joined: dict[tuple[str, int], int] = {}
         todo = [((callee, index), origin) for callee, index, origin in self.combined_calls]
         while todo:
@@ -856,7 +877,7 @@ class EvaluatedOnTrainingData(FileRule):
 
     def __init__(self, context: Any, options: Any) -> None:
         super().__init__(context, options)
-        self.skip = is_test_module(context.path)
+        self.skip = is_test_module(context.path) or not mentions(context.text, _EVAL_GATE)
         self.flow = Flow(context.resolver)
         self.trained: dict[int, _Trained] = {}
         self.train_predictions: dict[tuple[str, str], _Trained] = {}
@@ -878,6 +899,8 @@ class EvaluatedOnTrainingData(FileRule):
 
     def _on_training_data(self, expr: cst.BaseExpression) -> _Trained | None:
         """A prediction of a fitted model on its own training data inside ``expr``."""
+        if not self.trained:
+            return None
         stack: list[cst.CSTNode] = [expr]
         resolver = self.context.resolver
         while stack:
@@ -896,7 +919,7 @@ class EvaluatedOnTrainingData(FileRule):
                         return trained
             if isinstance(node, (cst.Lambda, cst.FunctionDef)):
                 continue
-            stack.extend(node.children)
+            stack.extend(sub_nodes(node))
         return None
 
     def _labelled_as_training(self) -> bool:
@@ -909,7 +932,7 @@ class EvaluatedOnTrainingData(FileRule):
                 text = node.value
                 if re.search(r"train", text, re.IGNORECASE):
                     return True
-            stack.extend(node.children)
+            stack.extend(sub_nodes(node))
         return False
 
     def _report_score(self, node: cst.Call, what: str, trained: _Trained) -> None:
@@ -1009,7 +1032,7 @@ class EvaluatedOnTrainingData(FileRule):
                 return True
             if isinstance(node, cst.Name) and _EVAL_WORDS.search(node.value):
                 return True
-            stack.extend(node.children)
+            stack.extend(sub_nodes(node))
         return False
 
     def visit_For(self, node: cst.For) -> None:
@@ -1029,6 +1052,8 @@ class EvaluatedOnTrainingData(FileRule):
         self.loops.append(_Loop(node, tensors))
 
     def leave_For(self, original_node: cst.For) -> None:
+        if self.skip:
+            return
         if not self.loops or self.loops[-1].node is not original_node:
             return
         loop = self.loops.pop()
@@ -1046,6 +1071,8 @@ class EvaluatedOnTrainingData(FileRule):
             )
 
     def leave_Call(self, original_node: cst.Call) -> None:
+        if self.skip:
+            return
         func = original_node.func
         if self.loops and isinstance(func, cst.Attribute) and func.attr.value == "backward":
             self.loops[-1].backward = True
@@ -1069,6 +1096,8 @@ class EvaluatedOnTrainingData(FileRule):
             self.flow.assign(target.target, EMPTY)
 
     def leave_AugAssign(self, node: cst.AugAssign) -> None:
+        if self.skip:
+            return
         self.flow.assign(node.target, EMPTY)
 
     def _tensors(self, value: cst.BaseExpression) -> frozenset[str]:

@@ -11,7 +11,8 @@ import libcst as cst
 from mldebt.findings import Severity
 from mldebt.resolve.kinds import argument, keyword
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._seeding import SeedTracker, is_test_module
+from mldebt_rules._dataflow import mentions
+from mldebt_rules._seeding import is_test_module, tracker_for
 
 _BENCHMARK = "torch.backends.cudnn.benchmark"
 _DETERMINISTIC = "torch.backends.cudnn.deterministic"
@@ -135,10 +136,12 @@ class NondeterministicAlgorithms(FileRule):
 
     def __init__(self, context: Any, options: Any) -> None:
         super().__init__(context, options)
-        self.skip = is_test_module(context.path)
+        self.skip = is_test_module(context.path) or not mentions(
+            context.text, ("manual_seed", "cudnn", "use_deterministic_algorithms")
+        )
         self.seeds: list[tuple[cst.Call, bool]] = []  # torch seeds, in the main block or not
         self.deterministic = False
-        self.tracker = SeedTracker(context.resolver, notebook=context.notebook)
+        self.tracker = tracker_for(context)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.tracker.on_definition(node, self.context.scope.qualname)

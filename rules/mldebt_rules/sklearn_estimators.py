@@ -20,7 +20,7 @@ from mldebt.resolve.kinds import (
     positional,
 )
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._dataflow import EMPTY, Flow, Labels
+from mldebt_rules._dataflow import EMPTY, Flow, Labels, mentions
 from mldebt_rules._seeding import is_test_module
 
 RAW: Labels = frozenset({("raw",)})
@@ -268,7 +268,7 @@ class UnscaledSensitiveEstimator(FileRule):
 
     def __init__(self, context: Any, options: Any) -> None:
         super().__init__(context, options)
-        self.skip = is_test_module(context.path)
+        self.skip = is_test_module(context.path) or not mentions(context.text, ("sklearn",))
         self.flow = Flow(context.resolver, self._hook)
         self.pipelines: dict[int, list[_Step]] = {}
         self.reported: set[int] = set()
@@ -376,12 +376,14 @@ class UnscaledSensitiveEstimator(FileRule):
         return None
 
     def leave_Assign(self, node: cst.Assign) -> None:
+        if self.skip:
+            return
         labels = self.flow.labels(node.value)
         for target in node.targets:
             self.flow.assign(target.target, labels)
 
     def leave_AugAssign(self, node: cst.AugAssign) -> None:
-        if isinstance(node.target, cst.Name):
+        if not self.skip and isinstance(node.target, cst.Name):
             extra = SCALED if isinstance(node.operator, cst.DivideAssign) else EMPTY
             self.flow.add(node.target.value, self.flow.labels(node.value) | extra)
 
@@ -460,7 +462,21 @@ _LOADS = frozenset(
 )
 
 
+_TUNABLE_GATE = ("sklearn", "xgboost", "lightgbm", "catboost", "optim", "umap")
 _GRID_WORDS = re.compile(r"param|grid|space|distributions|search", re.IGNORECASE)
+
+
+def _last_name(node: cst.BaseExpression) -> str | None:
+    """``grid`` for ``grid``, ``cfg.param_grid``, ``params["rf"]``."""
+    while isinstance(node, cst.Subscript):
+        node = node.value
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Dict):
+        return "params"  # a literal search space
+    return None
 
 
 def _key(value: Value) -> int:
@@ -568,7 +584,7 @@ class ImplicitHyperparameters(FileRule):
 
     def __init__(self, context: Any, options: Any) -> None:
         super().__init__(context, options)
-        self.skip = is_test_module(context.path)
+        self.skip = is_test_module(context.path) or not mentions(context.text, _TUNABLE_GATE)
         self.candidates: dict[int, tuple[cst.Call, str]] = {}
         self.tuned: set[int] = set()
         self.classes: list[str] = []
@@ -607,8 +623,10 @@ class ImplicitHyperparameters(FileRule):
 
     def _passed_with_a_grid(self, node: cst.Call) -> None:
         """``train_cv(model, X, y, param_grid)``: a model handed over with a search space."""
-        sources = [self.context.node_source(a.value) for a in node.args]
-        if not any(_GRID_WORDS.search(text) for text in sources):
+        if not self.candidates or len(node.args) < 2:
+            return
+        names = [_last_name(a.value) for a in node.args]
+        if not any(name and _GRID_WORDS.search(name) for name in names):
             return
         for arg in node.args:
             if isinstance(arg.value, cst.Call):

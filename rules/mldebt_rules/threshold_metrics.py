@@ -232,7 +232,7 @@ class ThresholdDependentMetric(FileRule):
 
     def __init__(self, context: Any, options: Any) -> None:
         super().__init__(context, options)
-        self.skip = is_test_module(context.path)
+        self.skip = is_test_module(context.path) or "sklearn" not in context.text
         self.dependent: list[tuple[cst.Call, str]] = []
         self.independent = False
         self.binary = False
@@ -263,6 +263,8 @@ class ThresholdDependentMetric(FileRule):
             self.binary = True
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if self.skip:
+            return
         value = node.evaluated_value
         if not isinstance(value, str) or len(value) > 40:
             return
@@ -275,6 +277,8 @@ class ThresholdDependentMetric(FileRule):
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         """``predict_proba(X)[:, 1]``: the positive class's probability."""
+        if self.skip:
+            return
         base = node.value
         if (
             isinstance(base, cst.Call)
@@ -287,7 +291,7 @@ class ThresholdDependentMetric(FileRule):
                 self.binary = True
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
-        if _probability_threshold(node):
+        if not self.skip and _probability_threshold(node):
             self.binary = True
 
     def leave_Module(self, original_node: cst.Module) -> None:

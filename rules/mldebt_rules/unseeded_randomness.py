@@ -10,15 +10,17 @@ import libcst as cst
 from mldebt.findings import Severity
 from mldebt.resolve.kinds import DATAFRAME, SERIES, argument, keyword, positional
 from mldebt.rule import BAD, GOOD, FileRule
+from mldebt_rules._dataflow import mentions
 from mldebt_rules._seeding import (
     FAMILY_NAMES,
     NUMPY,
     TORCH,
-    SeedTracker,
+    Pending,
     dotted_source,
     draw_family,
     is_plotting,
     is_test_module,
+    tracker_for,
     unseeded_generator,
 )
 
@@ -47,10 +49,14 @@ _LIBRARY_LIMIT = (
 class _SeedAware(FileRule):
     """A file rule that judges calls against the seeds in effect (see ``_seeding``)."""
 
+    #: Words one of which the file must contain for the rule to have anything to judge.
+    gate: tuple[str, ...] = ()
+
     def __init__(self, context: Any, options: Any) -> None:
         super().__init__(context, options)
-        self.seeds = SeedTracker(context.resolver, notebook=context.notebook)
-        self.skip = is_test_module(context.path)
+        self.seeds = tracker_for(context)
+        self.pending: list[Pending] = []
+        self.skip = is_test_module(context.path) or not mentions(context.text, self.gate)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.seeds.on_definition(node, self.context.scope.qualname)
@@ -75,12 +81,12 @@ class _SeedAware(FileRule):
 
     def judge(self, node: cst.CSTNode, family: str, message: str) -> None:
         """Report ``node`` at the end unless a seed of ``family`` is in effect for it."""
-        self.seeds.judge(node, family, message)
+        self.pending.append(self.seeds.judge(node, family, message))
 
     def leave_Module(self, original_node: cst.Module) -> None:
         if self.skip:
             return
-        for item in self.seeds.unseeded():
+        for item in self.seeds.unseeded(self.pending):
             self.report(item.node, item.message)
 
 
@@ -89,6 +95,7 @@ _PICKS = frozenset({"choice", "choices", "randint", "randrange", "sample", "rand
 
 
 class UnseededRandomness(_SeedAware):
+    gate = ("random", "rand", "RandomState", "SeedSequence", "default_rng")
     code = "MLD602"
     name = "unseeded-randomness"
     category = "reproducibility"
@@ -288,7 +295,7 @@ class UnseededRandomness(_SeedAware):
     def leave_Module(self, original_node: cst.Module) -> None:
         if self.skip:
             return
-        for item in self.seeds.unseeded():
+        for item in self.seeds.unseeded(self.pending):
             pick = self.picks.get(id(item.node))
             if pick is not None and self._for_display(*pick):
                 continue
@@ -413,6 +420,7 @@ def _seed_given(call: cst.Call, name: str = "random_state", index: int | None = 
 
 
 class UnseededSplit(_SeedAware):
+    gate = ("sklearn", "sample", "random_split", "cross_validation")
     code = "MLD603"
     name = "unseeded-split"
     category = "reproducibility"
@@ -593,6 +601,7 @@ class UnseededSplit(_SeedAware):
 
 
 class UnseededDataLoaderShuffle(_SeedAware):
+    gate = ("DataLoader", "RandomSampler")
     code = "MLD604"
     name = "unseeded-dataloader-shuffle"
     category = "reproducibility"

@@ -10,6 +10,7 @@ import libcst as cst
 from mldebt.findings import Severity
 from mldebt.resolve.kinds import DATAFRAME, NDARRAY, SERIES, positional
 from mldebt.rule import BAD, GOOD, FileRule
+from mldebt_rules._dataflow import mentions, sub_nodes
 from mldebt_rules._seeding import (
     _GENERATOR_SEED_ARG,
     _SEEDERS,
@@ -41,6 +42,8 @@ _CLOCKS = frozenset(
 )
 # Called with the string "now" / "today", these read the clock too.
 _CLOCK_STRINGS = frozenset({"pandas.to_datetime", "pandas.Timestamp", "numpy.datetime64"})
+# A file with none of these cannot read the clock.
+_CLOCK_GATE = ("time", "now(", "today(", "Timestamp", "datetime64", "arrow.", "pendulum.")
 # Conversions a clock reading keeps its meaning through.
 _CONVERSIONS = frozenset(
     {
@@ -79,7 +82,7 @@ def _mentions_columns(node: cst.CSTNode) -> bool:
         current = stack.pop()
         if isinstance(current, cst.Attribute) and current.attr.value == "columns":
             return True
-        stack.extend(current.children)
+        stack.extend(sub_nodes(current))
     return False
 
 
@@ -196,9 +199,18 @@ class WallClockDependence(FileRule):
         self.from_set: dict[str, dict[str, cst.CSTNode]] = {}
         self.reported: set[int] = set()
         self.statement: cst.SimpleStatementLine | None = None
+        self.skip = False
+        self.clocks = True
+        self.sets = True
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         self.statement = node
+
+    def visit_Module(self, node: cst.Module) -> None:
+        text = self.context.text
+        self.clocks = mentions(text, _CLOCK_GATE)
+        self.sets = mentions(text, ("set(", "{"))
+        self.skip = not (self.clocks or self.sets)
 
     def _plotting_statement(self) -> bool:
         """Whether the statement being visited draws or displays something."""
@@ -211,7 +223,7 @@ class WallClockDependence(FileRule):
                 self.context.resolver.call_name(node), node
             ):
                 return True
-            stack.extend(node.children)
+            stack.extend(sub_nodes(node))
         return False
 
     # --- state -----------------------------------------------------------------------------
@@ -229,6 +241,8 @@ class WallClockDependence(FileRule):
         """Where the clock reading ``expr`` holds was taken, if it holds one: the clock call
         itself, arithmetic on it, conversions (``int(...)``), its methods and attributes
         (``now().timestamp()``, ``today().year``), or a name assigned one of those."""
+        if not self.clocks:
+            return None
         if isinstance(expr, cst.Call):
             if self._is_clock(expr):
                 return expr
@@ -278,7 +292,12 @@ class WallClockDependence(FileRule):
 
     def _listed_set(self, expr: cst.BaseExpression) -> bool:
         """``list(<set>)``, ``tuple(<set>)``, ``[*<set>]``, ``[c for c in <set>]``."""
+        if not self.sets:
+            return False
         if isinstance(expr, cst.Call):
+            func = expr.func
+            if not (isinstance(func, cst.Name) and func.value in ("list", "tuple")):
+                return False
             if self.context.resolver.call_name(expr) in ("list", "tuple"):
                 first = positional(expr, 0)
                 return first is not None and self._set_made(first)
@@ -291,6 +310,8 @@ class WallClockDependence(FileRule):
         return False
 
     def leave_Assign(self, node: cst.Assign) -> None:
+        if self.skip:
+            return
         origin = self._clock_in(node.value)
         listed = node.value if self._listed_set(node.value) else None
         if origin is not None:
@@ -345,7 +366,7 @@ class WallClockDependence(FileRule):
     # --- sinks -----------------------------------------------------------------------------
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not node.args:
+        if self.skip or not node.args:
             return
         qualname = self.context.resolver.call_name(node)
         seeding = qualname is not None and (
@@ -371,6 +392,8 @@ class WallClockDependence(FileRule):
                     self._report_clock(origin, "used to select rows")
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
+        if self.skip:
+            return
         operands = [node.left, *(c.comparator for c in node.comparisons)]
         origins = [self._clock_in(o) for o in operands]
         if not any(origins):
@@ -396,7 +419,7 @@ class WallClockDependence(FileRule):
         return False
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
-        if len(node.slice) != 1:
+        if self.skip or len(node.slice) != 1:
             return
         index = node.slice[0].slice
         base = node.value

@@ -96,9 +96,10 @@ class BroadcastingNotUsed(TextGate, FileRule):
         "`np.tile`, `tf.tile`, `torch.tile`, `Tensor.repeat`, `np.repeat`, `tf.repeat` and "
         "`repeat_interleave` used as an operand of an element-wise operation "
         "(`+ - * / // % **`, comparisons, `np.multiply`, `torch.mul`, `tf.subtract`...) when "
-        "their repetition counts are read off the shape of the other operand or repeat only "
-        "axes known to have size 1 (added with `None`, or given as 1 to `reshape` / `view`): "
-        "`X - np.tile(mu, (X.shape[0], 1))`, `np.tile(w[None, :], (n, 1)) * x`, "
+        "their repetition counts are read off the shape of the other operand, or repeat only "
+        "axes known to have size 1 (added with `None`, or given as 1 to `reshape` / `view`) "
+        "where the other operand spells out a full axis: "
+        "`X - np.tile(mu, (X.shape[0], 1))`, `q[:, None] - k.view(1, -1).repeat(n, 1)`, "
         "`m = mask.unsqueeze(1).repeat(1, h.size(1), 1)` then `h * m`. A tiled variable "
         "that is also passed to another call (a concatenation, a model), returned or stored "
         "is not reported: there the full shape may be needed."
@@ -112,10 +113,11 @@ class BroadcastingNotUsed(TextGate, FileRule):
     )
     limits = (
         "Only repetition counts written as the other operand's shape (`X.shape[0]`, "
-        "`h.size(1)`, `tf.shape(x)[0]`, `len(X)`), counts on axes known to have size 1, "
-        "and 1 are recognised, which is what proves that broadcasting gives the same "
-        "result; tiling an array of unknown shape to a size held in a variable is not "
-        "reported. Tiled variables are followed within one function (or notebook)."
+        "`h.size(1)`, `tf.shape(x)[0]`, `len(X)`), counts on size-1 axes facing a full axis "
+        "of the other operand, and 1 are recognised, which is what proves that broadcasting "
+        "gives the same result; tiling to a size held in a variable against an operand of "
+        "unknown shape is not reported (the tile may be what gives the result its shape). "
+        "Tiled variables are followed within one function (or notebook)."
     )
     examples = (
         BAD(
@@ -156,12 +158,16 @@ class BroadcastingNotUsed(TextGate, FileRule):
             import numpy as np
             import torch
 
-            weights = np.tile(class_weights[None, :], (batch_size, 1)) * one_hot
-            bias = torch.randn(16)
-            out = features + bias.view(1, -1).repeat(n_rows, 1)
-            pairs = np.tile(grid[:, None], (1, 4)) + np.tile(grid[None, :], (4, 1))
+            def relative_positions(q_ids: torch.Tensor, k_ids: torch.Tensor) -> torch.Tensor:
+                return q_ids[:, None] - k_ids.view(1, -1).repeat(q_ids.size(0), 1)
+
+            def length_mask(lengths, max_length: int, batch_size: int):
+                positions = torch.arange(max_length)[None].repeat(batch_size, 1)
+                return positions < lengths[:, None]
+
+            diffs = np.tile(grid[None, :], (len(grid), 1)) - grid[:, None]
             """,
-            expect=4,
+            expect=3,
         ),
         GOOD(
             """
@@ -201,6 +207,8 @@ class BroadcastingNotUsed(TextGate, FileRule):
             tokens = torch.randint(0, 9, (8, 16))
             doubled = tokens.repeat(2, 1) * scale
             stacked = np.tile(block[:, :2], (3, 1)) - targets
+            attn = alen[None, None, :].repeat(bs, slen, 1) <= alen[None, :, None]
+            scaled = 1.0 - mask[:, None, None, :].repeat(1, n_heads, 1, 1)
             """
         ),
     )
@@ -208,6 +216,7 @@ class BroadcastingNotUsed(TextGate, FileRule):
     def __init__(self, context: Any, options: Any) -> None:
         super().__init__(context, options)
         self.scopes: list[dict[str, _Tiled]] = [{}]
+        self.binding: tuple[str, _Tiled] | None = None
 
     # --- scopes ----------------------------------------------------------------------------
 
@@ -247,7 +256,13 @@ class BroadcastingNotUsed(TextGate, FileRule):
             tiled = self._tile(node.value)
             if tiled is not None:
                 call, reps, ones = tiled
-                scope[node.targets[0].target.value] = _Tiled(call, reps, ones)
+                self.binding = (node.targets[0].target.value, _Tiled(call, reps, ones))
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        if self.binding is not None:
+            name, tiled = self.binding
+            self.binding = None
+            self.scopes[-1][name] = tiled  # bound once the right-hand side has been seen
 
     def visit_Return(self, node: cst.Return) -> None:
         self._escape(node.value)
@@ -378,19 +393,27 @@ class BroadcastingNotUsed(TextGate, FileRule):
         ones: list[bool] | None,
         other: cst.BaseExpression,
     ) -> bool:
-        """Every count is 1, repeats an axis of size 1, or is the size of an axis of
-        ``other`` (and one count at least is not 1): broadcasting gives the same result."""
+        """Every count is 1, is the size of an axis of ``other``, or repeats a size-1 axis
+        against an axis ``other`` spells out in full (``x[:, None]``), and one count at least
+        is not 1: then broadcasting gives the same result."""
         shape: re.Pattern[str] | None = None
         if isinstance(other, (cst.Name, cst.Attribute)):
             code = re.escape(_SPACE.sub("", self.context.node_source(other)))
             shape = re.compile(rf"(?<![\w.]){code}\.(?:shape\b|size\()|\b(?:shape|len)\({code}\)")
+        other_axes = _axes(other)
         sized = 0
         for index, rep in enumerate(reps):
             if _is_one(rep):
                 continue
             sized += 1
-            if ones is not None and ones[index]:
-                continue
+            if (
+                ones is not None
+                and ones[index]
+                and other_axes is not None
+                and index < len(other_axes)
+                and not other_axes[index]
+            ):
+                continue  # a size-1 axis repeated to the other operand's full axis
             if shape is None or not shape.search(
                 _SPACE.sub("", self.context.module.code_for_node(rep))
             ):
@@ -401,41 +424,44 @@ class BroadcastingNotUsed(TextGate, FileRule):
 _TILE_NAMES = frozenset({"tile", "repeat", "repeat_interleave"})
 
 
-def _size_one(source: cst.BaseExpression, count: int) -> list[bool] | None:
-    """For ``count`` repetition counts aligned to the last axes of ``source``: whether each
-    repeats an axis known to have size 1 — one added by ``None`` (``x[None, :]``,
-    ``x[:, None]``), given as 1 to ``reshape`` / ``view``, or prepended because there are
-    more counts than axes. None when the axes of ``source`` are not known."""
-    sizes: list[bool] | None = None
-    if isinstance(source, cst.Subscript):
-        sizes = []
-        for element in source.slice:
+def _axes(expr: cst.BaseExpression) -> list[bool] | None:
+    """The leading axes of ``expr`` as far as its spelling shows them, True where the size
+    is 1: ``x[None, :]`` -> [True, False], ``x[:, None]`` -> [False, True],
+    ``x.view(1, -1)`` -> [True, False]. None when they are not spelled out."""
+    if isinstance(expr, cst.Subscript):
+        axes = []
+        for element in expr.slice:
             part = element.slice
             if isinstance(part, cst.Slice):
-                sizes.append(False)
+                axes.append(False)
             elif (
                 isinstance(part, cst.Index)
                 and isinstance(part.value, cst.Name)
                 and part.value.value == "None"
             ):
-                sizes.append(True)
+                axes.append(True)
             else:
                 return None  # an integer index, a mask, an Ellipsis: axes unknown
-    elif (
-        isinstance(source, cst.Call)
-        and isinstance(source.func, cst.Attribute)
-        and source.func.attr.value in ("reshape", "view")
+        return axes
+    if (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value in ("reshape", "view")
     ):
-        dims = [a.value for a in source.args if a.keyword is None and not a.star]
+        dims = [a.value for a in expr.args if a.keyword is None and not a.star]
         if len(dims) == 1 and isinstance(dims[0], (cst.Tuple, cst.List)):
             dims = [e.value for e in dims[0].elements]
-        if not dims:
-            return None
-        sizes = [_is_one(dim) for dim in dims]
-    if sizes is None or not any(sizes):
+        return [_is_one(dim) for dim in dims] if dims else None
+    return None
+
+
+def _size_one(source: cst.BaseExpression, count: int) -> list[bool] | None:
+    """For ``count`` repetition counts (one per axis, as tiling code writes them): whether
+    each repeats an axis of ``source`` known to have size 1. None when none is known."""
+    axes = _axes(source)
+    if not axes or not any(axes):
         return None
-    offset = count - len(sizes)
-    return [index - offset < 0 or sizes[index - offset] for index in range(count)]
+    return [index < len(axes) and axes[index] for index in range(count)]
 
 
 def _last_name(func: cst.BaseExpression) -> str | None:

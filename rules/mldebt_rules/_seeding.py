@@ -33,6 +33,7 @@ import libcst as cst
 from mldebt.context import FileContext
 from mldebt.resolve import Resolver
 from mldebt.resolve.kinds import argument, keyword
+from mldebt.traversal import Scope
 
 RANDOM = "random"
 NUMPY = "numpy"
@@ -297,6 +298,7 @@ class Pending:
 
 
 _MAIN = "<main>"
+_CLASS_BODY = "<class>"
 
 
 @dataclass
@@ -307,13 +309,16 @@ class SeedTracker:
 
     Code inside a function is judged only when the file runs it: the function is called
     (or passed as a callback) from module-level code, from the main block, or from another
-    function the file runs; a class the file instantiates runs all its methods. A main block
+    function the file runs; a class the file instantiates runs all its methods. Class bodies
+    do not count as code that runs the file's functions. A main block
     in a module that defines classes and calls none of its own functions there is a
     self-test of a library module (random inputs to check shapes): it is not judged.
     """
 
     resolver: Resolver
     notebook: bool = False
+    #: The traversal's scope (tells a class body from module-level code).
+    scope: Scope | None = None
     #: Seeds by the function they are in ("" for module level), in source order.
     seeds: dict[str, list[_Seed]] = field(default_factory=dict)
     #: Names called or passed as callbacks, by the function they are in ("" module, _MAIN).
@@ -334,6 +339,8 @@ class SeedTracker:
 
     def _caller(self) -> str:
         scope = self.function
+        if not scope and self.scope is not None and self.scope.names:
+            return _CLASS_BODY  # runs at import, but only defines the class
         if not scope and self._main is not None:
             return _MAIN
         return scope
@@ -385,8 +392,8 @@ class SeedTracker:
             value = arg.value
             if isinstance(value, cst.Name) and value.value in self._short_names:
                 passed = self.resolver.qualname(value)
-                if passed is not None:
-                    called.add(passed)
+                if passed is not None and passed not in self.classes:
+                    called.add(passed)  # a callback; a class passed along is not instantiated
         qualname = self.resolver.call_name(call)
         if qualname is None:
             return
@@ -479,7 +486,7 @@ def tracker_for(context: FileContext) -> SeedTracker:
     walk's nodes; it ignores a node it has already seen)."""
     found = context.__dict__.get("_mldebt_seed_tracker")
     if not isinstance(found, SeedTracker):
-        found = SeedTracker(context.resolver, notebook=context.notebook)
+        found = SeedTracker(context.resolver, notebook=context.notebook, scope=context.scope)
         context.__dict__["_mldebt_seed_tracker"] = found
     return found
 

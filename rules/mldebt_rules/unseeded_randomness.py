@@ -10,7 +10,7 @@ import libcst as cst
 from mldebt.findings import Severity
 from mldebt.resolve.kinds import DATAFRAME, SERIES, argument, keyword, positional
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._dataflow import mentions
+from mldebt_rules._dataflow import mentions, sub_nodes
 from mldebt_rules._seeding import (
     FAMILY_NAMES,
     NUMPY,
@@ -95,7 +95,31 @@ _PICKS = frozenset({"choice", "choices", "randint", "randrange", "sample", "rand
 
 
 class UnseededRandomness(_SeedAware):
-    gate = ("random", "rand", "RandomState", "SeedSequence", "default_rng")
+    # "rand" covers random/randn/randint/randperm...; the rest are draws named otherwise.
+    gate = (
+        "rand",
+        "Random",
+        "SeedSequence",
+        "normal",
+        "uniform",
+        "choice",
+        "shuffle",
+        "sample",
+        "permutation",
+        "bernoulli",
+        "multinomial",
+        "poisson",
+        "gamma",
+        "beta",
+        "dirichlet",
+        "exponential",
+        "gauss",
+        "categorical",
+        "PCG64",
+        "MT19937",
+        "Philox",
+        "SFC64",
+    )
     code = "MLD602"
     name = "unseeded-randomness"
     category = "reproducibility"
@@ -111,10 +135,11 @@ class UnseededRandomness(_SeedAware):
         "(`tf.random.normal`... without `seed=`). Also generators made without a seed, "
         "whatever else is seeded: `np.random.default_rng()`, `np.random.RandomState()`, "
         "`random.Random()`, `np.random.SeedSequence()` take their state from the operating "
-        "system. One finding per draw, or per unseeded generator where it is made (its draws "
-        "are not reported again). A pick (`choice`, `randint`, `randrange`, `sample`) in a "
-        "function that plots, or at module level within three statements of plotting code, "
-        "chooses something to look at and is not reported. " + _FLOW_DOCS
+        "system (not when it is only the fallback of `if rng is None:`, where callers can "
+        "pass a seeded one). One finding per draw, or per unseeded generator where it is made "
+        "(its draws are not reported again). A pick (`choice`, `randint`, `randrange`, "
+        "`sample`) in a function that plots, or at module level within three statements of "
+        "plotting code, chooses something to look at and is not reported. " + _FLOW_DOCS
     )
     why = (
         "Zhang et al. (CAIN 2022), *Randomness Uncontrolled*: without a seed, training, "
@@ -234,6 +259,8 @@ class UnseededRandomness(_SeedAware):
         self.plotting_statements: set[int] = set()
         self.top_level: dict[int, int] = {}
         self.statement = -1
+        self.ifs: list[cst.If] = []
+        self.assign: cst.Assign | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
         self.top_level = {id(stmt): index for index, stmt in enumerate(node.body)}
@@ -260,7 +287,41 @@ class UnseededRandomness(_SeedAware):
 
     def visit_If(self, node: cst.If) -> None:
         self._statement(node)
+        self.ifs.append(node)
         super().visit_If(node)
+
+    def leave_If(self, original_node: cst.If) -> None:
+        if self.ifs and self.ifs[-1] is original_node:
+            self.ifs.pop()
+        super().leave_If(original_node)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.assign = node
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        self.assign = None
+
+    def _fallback(self) -> bool:
+        """``if rng is None: rng = np.random.default_rng()``: the caller could have passed a
+        seeded generator; the unseeded one is only the default."""
+        if self.assign is None or not self.ifs:
+            return False
+        targets = {dotted_source(t.target) for t in self.assign.targets}
+        stack: list[cst.CSTNode] = [self.ifs[-1].test]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+                compared = node.comparisons[0]
+                if (
+                    isinstance(compared.operator, cst.Is)
+                    and isinstance(compared.comparator, cst.Name)
+                    and compared.comparator.value == "None"
+                    and dotted_source(node.left) in targets
+                ):
+                    return True
+            elif isinstance(node, (cst.BooleanOperation, cst.UnaryOperation)):
+                stack.extend(sub_nodes(node))
+        return False
 
     def check_call(self, node: cst.Call) -> None:
         qualname = self.context.resolver.call_name(node)
@@ -274,6 +335,8 @@ class UnseededRandomness(_SeedAware):
             return
         written = dotted_source(node.func)
         if unseeded_generator(qualname, node):
+            if self._fallback():
+                return
             self.report(
                 node,
                 f"`{written}()` without a seed takes its state from the operating system: "

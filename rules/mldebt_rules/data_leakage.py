@@ -775,7 +775,8 @@ class EvaluatedOnTrainingData(FileRule):
     summary = "A model scored on the very rows it was fit on: the score says little."
     what = (
         "A score or metric computed on the data a model was fit on, with no reassignment of "
-        "that data in between: `model.score(X, y)` or Keras `model.evaluate(X, y)` after "
+        "that data in between: `model.score(X, y)` or Keras `model.evaluate(X, y)` (with "
+        "targets: the likelihood `score(X)` of a density model is not an evaluation) after "
         "`model.fit(X, y)`; a `sklearn.metrics` function given `model.predict(X)` (or "
         "`predict_proba`, `decision_function`, directly or through a variable) for the `X` "
         "the model was fit on; a PyTorch model trained in a loop over a `DataLoader` of a "
@@ -988,7 +989,7 @@ class EvaluatedOnTrainingData(FileRule):
                 node,
                 _short(value.type),
             )
-        elif name in ("score", "evaluate"):
+        elif name in ("score", "evaluate") and _with_targets(node):
             trained = self.trained.get(_key(value))
             if trained is not None and self._same_data(data, trained):
                 self._report_score(node, f"`{name}`", trained)
@@ -1114,6 +1115,14 @@ class EvaluatedOnTrainingData(FileRule):
                 return self.tensors_of.get((self.flow.scope, first.value), frozenset())
             return self._tensors(first)
         return frozenset()
+
+
+def _with_targets(call: cst.Call) -> bool:
+    """``score(X, y)``: a supervised score (``score(X)`` of a density model or a clustering
+    is a likelihood or an inertia, for which the training data is the usual input)."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    named = {a.keyword.value for a in call.args if a.keyword is not None}
+    return len(positional) >= 2 or bool(named & {"y", "y_true", "Y"})
 
 
 def _target_names(target: cst.BaseExpression) -> list[str]:

@@ -105,6 +105,19 @@ _SCALING_FUNCTIONS = frozenset(
         "pandas.get_dummies",
     }
 )
+# Bundled datasets whose features come in different units (iris is all centimetres, digits
+# are pixels, diabetes is already standardised: those are not listed).
+_RAW_DATASETS = frozenset(
+    {
+        "sklearn.datasets.load_wine",
+        "sklearn.datasets.load_breast_cancer",
+        "sklearn.datasets.load_boston",
+        "sklearn.datasets.fetch_california_housing",
+        "sklearn.datasets.fetch_covtype",
+        "sklearn.datasets.load_linnerud",
+        "sklearn.datasets.fetch_kddcup99",
+    }
+)
 _CV_FUNCTIONS = frozenset(
     {
         "sklearn.model_selection.cross_val_score",
@@ -169,7 +182,8 @@ class UnscaledSensitiveEstimator(FileRule):
         "other distance-based clustering, PCA and manifold learning, MLPs, SGD, and the "
         "penalised linear models Lasso/Ridge/ElasticNet — fit (`fit`, `fit_predict`, "
         "`fit_transform`, or through `cross_val_score` and its siblings) on features read "
-        "from a file into a DataFrame (`pd.read_csv` and friends, `load_*` datasets) that no "
+        "from a file into a DataFrame (`pd.read_csv` and friends, bundled datasets with "
+        "features in different units such as `load_wine`) that no "
         "scaler touched on the way: no `StandardScaler`/`MinMaxScaler`/... output, no "
         "`scale()`, no division (`(X - mu) / sd`, `X / 255`), no one-hot encoding. In a "
         "`Pipeline`/`make_pipeline`, the step must follow a scaling step. The finding is at "
@@ -291,7 +305,7 @@ class UnscaledSensitiveEstimator(FileRule):
             return SCALED, False
         if qualname.startswith("pandas.read_") or qualname == "seaborn.load_dataset":
             return RAW, False
-        if qualname.startswith("sklearn.datasets.load_"):
+        if qualname in _RAW_DATASETS:
             return RAW, False
         return None
 

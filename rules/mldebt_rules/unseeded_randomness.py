@@ -139,7 +139,8 @@ class UnseededRandomness(_SeedAware):
         "pass a seeded one). One finding per draw, or per unseeded generator where it is made "
         "(its draws are not reported again). A pick (`choice`, `randint`, `randrange`, "
         "`sample`) in a function that plots, or at module level within three statements of "
-        "plotting code, chooses something to look at and is not reported. " + _FLOW_DOCS
+        "plotting code, chooses something to look at and is not reported; nor is module-level "
+        "data drawn and plotted by the same statement or one of the next two. " + _FLOW_DOCS
     )
     why = (
         "Zhang et al. (CAIN 2022), *Randomness Uncontrolled*: without a seed, training, "
@@ -253,8 +254,9 @@ class UnseededRandomness(_SeedAware):
 
     def __init__(self, context: Any, options: Any) -> None:
         super().__init__(context, options)
-        # Picks (one random element or index) and where they are: for the display filter.
-        self.picks: dict[int, tuple[str, int]] = {}
+        # Where each draw is (function, module-level statement, whether it picks one
+        # element or index): for the display filter.
+        self.places: dict[int, tuple[str, int, bool]] = {}
         self.plotting_scopes: set[str] = set()
         self.plotting_statements: set[int] = set()
         self.top_level: dict[int, int] = {}
@@ -346,8 +348,7 @@ class UnseededRandomness(_SeedAware):
         family = draw_family(qualname, node)
         if family is None:
             return
-        if qualname.rpartition(".")[2] in _PICKS:
-            self.picks[id(node)] = (scope, self.statement)
+        self.places[id(node)] = (scope, self.statement, qualname.rpartition(".")[2] in _PICKS)
         self.judge(
             node,
             family,
@@ -359,16 +360,19 @@ class UnseededRandomness(_SeedAware):
         if self.skip:
             return
         for item in self.seeds.unseeded(self.pending):
-            pick = self.picks.get(id(item.node))
-            if pick is not None and self._for_display(*pick):
+            place = self.places.get(id(item.node))
+            if place is not None and self._for_display(*place):
                 continue
             self.report(item.node, item.message)
 
-    def _for_display(self, scope: str, statement: int) -> bool:
-        """A random pick next to plotting code: a sample to look at, not to learn from."""
+    def _for_display(self, scope: str, statement: int, pick: bool) -> bool:
+        """Random numbers next to plotting code: something to look at, not to learn from —
+        a pick (one sample) anywhere in a plotting function or within three statements of
+        plotting code; any draw plotted by its own statement or one of the next two."""
         if scope:
-            return scope in self.plotting_scopes
-        return any(statement + i in self.plotting_statements for i in range(4))
+            return pick and scope in self.plotting_scopes
+        window = 4 if pick else 3
+        return any(statement + i in self.plotting_statements for i in range(window))
 
 
 # --- MLD603 -----------------------------------------------------------------------------------

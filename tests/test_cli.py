@@ -486,3 +486,11 @@ def test_the_graph_export_is_a_command_of_the_main_cli() -> None:
     assert run.code == 0, run.stderr
     assert run.stdout.startswith("flowchart LR")
     assert "data/processed/predictions.csv" in run.stdout
+
+
+def test_output_to_a_device_writes_through_it_instead_of_replacing_it(tmp_path: Path) -> None:
+    device = Path("/dev/null")
+    assert device.is_char_device()
+    run = mldebt("check", "--no-cache", "--exit-zero", "-o", device, tmp_path)
+    assert run.code == 0, run.stderr
+    assert device.is_char_device()  # renaming a temporary file over it would make it a file

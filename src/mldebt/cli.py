@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ import click
 
 from mldebt import __version__
 from mldebt.api import AnalysisResult, analyse
-from mldebt.baseline import Baseline, BaselineError, file_mode
+from mldebt.baseline import Baseline, BaselineError
 from mldebt.cache import CACHE_DIR, clean
 from mldebt.config import (
     DEFAULT_FAIL_ON,
@@ -40,7 +39,7 @@ from mldebt.gating import (
 )
 from mldebt.gitdiff import GitError, resolve_commit, work_tree
 from mldebt.registry import RegistryError, load_registry
-from mldebt.report import FORMATS, ReportError, render, write_reports
+from mldebt.report import FORMATS, ReportError, render, write_atomically, write_reports
 from mldebt.report.command import report as report_command
 from mldebt.report.text import duration, statistics
 from mldebt.report.text import line as finding_line
@@ -109,18 +108,10 @@ def _write(output: Path | None, text: str) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    temp: str | None = None
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temp, file_mode(output))
-        os.replace(temp, output)
-    except OSError as exc:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)
-        fail(f"cannot write {output}: {exc.strerror or exc}")
+        write_atomically(output, text)
+    except ReportError as exc:
+        fail(str(exc))
 
 
 def _selection_options(func: F) -> F:

@@ -43,7 +43,18 @@ def _mode(path: Path) -> int:
 
 
 def write_atomically(path: Path, content: str) -> None:
-    """Write ``content`` to ``path`` through a temporary file: a reader never sees half."""
+    """Write ``content`` to ``path`` through a temporary file: a reader never sees half.
+
+    A path that exists but is not a regular file (``/dev/null``, ``/dev/stdout``, a pipe) is
+    written in place: renaming over it would replace a device with a file.
+    """
+    if path.exists() and not path.is_file():
+        try:
+            with path.open("w", encoding="utf-8") as handle:
+                handle.write(content)
+        except OSError as exc:
+            raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return
     temp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import ast
 import json
 import os
 import re
+import stat
 import sys
 import warnings
 from collections.abc import Iterable, Iterator
@@ -982,12 +983,10 @@ def scan_project_files(root: Path | None) -> ProjectFiles:
             else:
                 continue
             path = Path(folder) / name
-            try:
-                if path.is_symlink() or path.stat().st_size > _MAX_FILE:
-                    continue
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
+            data = None if path.is_symlink() else read_regular(path, _MAX_FILE)
+            if data is None:
                 continue
+            text = data.decode("utf-8", errors="replace")
             rel = path.relative_to(root).as_posix()
             if "/.github/" in f"/{rel}" or "/.gitlab" in f"/{rel}" or lower == ".gitlab-ci.yml":
                 kind = "run"
@@ -1097,6 +1096,9 @@ class ProjectUsage:
     modules: dict[str, Usage | None]  # by path
     files: ProjectFiles
     lines: dict[str, list[str]]  # path -> module text lines (for similarity)
+    #: generated or huge modules: read for nothing, reported on never (their names come
+    #: from the facts' references)
+    opaque: set[str] = field(default_factory=set)
 
     def usage(self, facts: ModuleFacts) -> Usage | None:
         return self.modules.get(facts.path)
@@ -1118,8 +1120,12 @@ def project_usage(graph: ProjectGraph) -> ProjectUsage:
     root = graph_root(graph)
     modules: dict[str, Usage | None] = {}
     lines: dict[str, list[str]] = {}
+    opaque: set[str] = set()
     for facts in graph.modules():
         text = read_module(root, facts.path)
+        if text is not None and generated(text):
+            opaque.add(facts.path)
+            text = None
         if text is None:
             modules[facts.path] = None
             continue
@@ -1131,10 +1137,27 @@ def project_usage(graph: ProjectGraph) -> ProjectUsage:
             usage.mentions |= runs
             usage.uses |= names
         modules[facts.path] = usage
-    result = ProjectUsage(root, modules, scan_project_files(root), lines)
+    result = ProjectUsage(root, modules, scan_project_files(root), lines, opaque)
     _CACHE.clear()  # one project at a time: keep memory flat across runs in one process
     _CACHE[id(graph)] = (graph, result)
     return result
+
+
+_GENERATED = re.compile(
+    r"^\s*#.*(?:\bauto-?generated\b|@generated|\bdo not edit\b"
+    r"|\bgenerated (?:by|from|with|automatically)\b|\bautomatically generated\b)",
+    re.I | re.M,
+)
+MAX_MODULE = 1_000_000  # characters: larger modules are data or generated code
+
+
+def generated(text: str) -> bool:
+    """Generated code (a marker in its first lines) or a module too large to be written by
+    hand: nobody maintains it line by line, so its dead parts are not debt to report."""
+    if len(text) > MAX_MODULE:
+        return True
+    head = "\n".join(text.split("\n", 5)[:5])
+    return bool(_GENERATED.search(head))
 
 
 _RUN_MAGIC = re.compile(r"^\s*(?:%run|!\s*python[\d.]*)\s+(?:-m\s+)?(?:-\S+\s+)*([\w./-]+)", re.M)
@@ -1148,7 +1171,7 @@ def notebook_magics(root: Path | None, rel: str) -> tuple[set[str], set[str]]:
         return set(), set()
     try:
         cells = decode_notebook_cells(root / rel)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return set(), set()
     runs = {m.group(1) for m in _RUN_MAGIC.finditer(cells)}
     names: set[str] = set()
@@ -1160,7 +1183,10 @@ def notebook_magics(root: Path | None, rel: str) -> tuple[set[str], set[str]]:
 
 def decode_notebook_cells(path: Path) -> str:
     """A notebook's code cells' raw text, IPython syntax included."""
-    document = json.loads(path.read_bytes().decode("utf-8-sig"))
+    data = read_regular(path)
+    if data is None:
+        return ""
+    document = json.loads(data.decode("utf-8-sig"))
     texts = []
     for cell in document.get("cells", []) if isinstance(document, dict) else []:
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
@@ -1169,14 +1195,24 @@ def decode_notebook_cells(path: Path) -> str:
     return "\n".join(texts)
 
 
+def read_regular(path: Path, limit: int | None = None) -> bytes | None:
+    """A regular file's bytes (None for a folder, a FIFO, a device, a dangling or looping
+    link, an unreadable file, or one larger than ``limit``): reading never blocks."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) or (limit is not None and info.st_size > limit):
+            return None
+        return path.read_bytes()
+    except (OSError, ValueError):
+        return None
+
+
 def read_module(root: Path | None, rel: str) -> str | None:
     """A module's text as the per-file pass saw it (a notebook's code cells joined)."""
     if root is None:
         return None
-    path = root / rel
-    try:
-        data = path.read_bytes()
-    except OSError:
+    data = read_regular(root / rel)
+    if data is None:
         return None
     try:
         if rel.endswith(".ipynb"):

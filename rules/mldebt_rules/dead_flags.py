@@ -58,7 +58,7 @@ class FlagIndex:
         self.graph = graph
         self.project = project
         usages = [(f, u) for f in graph.modules() if (u := project.usage(f)) is not None]
-        self.unreadable = len(usages) < len(project.modules)
+        self.unreadable = len(usages) + len(project.opaque) < len(project.modules)
         self.strings: set[str] = set()
         self.keywords: set[str] = set()
         self.dests: set[str] = set()
@@ -357,6 +357,7 @@ def _literal_worth_reporting(guard: Guard, outcome: bool) -> bool:
 
 class AlwaysOffFlag(ProjectRule):
     code = "MLD211"
+    status = "preview"
     name = "always-off-flag"
     category = "dead-experimental-code"
     severity = Severity.WARNING
@@ -397,6 +398,9 @@ class AlwaysOffFlag(ProjectRule):
         "tested in a long time (Knight Capital lost $465M that way)."
     )
     limits = (
+        "Preview: this rule still reads and parses (with `ast`) every module on every "
+        "run, so its facts are not cached like the other rules' and warm runs pay for "
+        "them; it becomes stable once they move to `ProjectRule.file_facts`. "
         "Flags set by code outside the analysed project (a framework setting attributes, a "
         "config file loaded from elsewhere, an environment read under another name) are not "
         'seen; dictionaries of settings (`CONFIG["use_x"]`) are not followed. Parameters '

@@ -239,6 +239,28 @@ def test_files_under_a_folder_known_only_at_run_time_are_still_matched(tmp_path:
     assert uses(graph, node) == [("r", "other.py", 2), ("r", "train.py", 6), ("w", "build.py", 6)]
 
 
+def test_a_constant_from_outside_the_analysis_names_one_unknown_file(tmp_path: Path) -> None:
+    """``config`` is not analysed: ``config.MODEL_PATH`` is one file, not any file."""
+    graph = graph_of(
+        tmp_path,
+        {
+            "train.py": (
+                "import joblib\nimport pandas as pd\nfrom config import MODEL_PATH, OUT\n"
+                'df = pd.read_csv("data/train.csv")\n'
+                "joblib.dump(df, MODEL_PATH)\n"
+                'df.to_csv(OUT + "/copy.csv")\n'
+            ),
+            "predict.py": "import joblib\nfrom config import MODEL_PATH\nm = joblib.load(MODEL_PATH)\n",
+        },
+    )
+    assert uses(graph, artifact_node("{config.MODEL_PATH}")) == [
+        ("r", "predict.py", 3),
+        ("w", "train.py", 5),
+    ]
+    assert uses(graph, artifact_node("data/train.csv")) == [("r", "train.py", 4)]
+    assert artifact_node("{config.OUT}/copy.csv") in graph.artifacts
+
+
 def test_unknown_paths_are_never_merged(tmp_path: Path) -> None:
     graph = graph_of(
         tmp_path,

@@ -549,7 +549,7 @@ class ProjectGraph:
         read_patterns = [
             (_regex(c), use.path)
             for use, found in candidates
-            if found and _is_pattern(found[0]) and _matchable(found[0]) and use.mode == "r"
+            if found and _is_pattern(found[0]) and _wild(found[0]) and use.mode == "r"
             for c in found
         ]
         for use, found in candidates:
@@ -579,7 +579,7 @@ class ProjectGraph:
                 continue
             matched: list[str] = []
             label = found[0]
-            for candidate in found:
+            for candidate in found if _wild(found[0]) else ():
                 regex = _regex(candidate)
                 matched = [name for name in concrete if regex.match(name)]
                 if matched:
@@ -595,7 +595,7 @@ class ProjectGraph:
                 pattern_writes[info.id] = info
         # A wildcard read (a glob) also reaches the wildcard writes it covers.
         for use, found in patterns:
-            if use.mode != "r" or use.matched or not _matchable(found[0]):
+            if use.mode != "r" or use.matched or not _wild(found[0]):
                 continue
             regex = _regex(found[0])
             for info in pattern_writes.values():
@@ -1003,6 +1003,13 @@ def _matchable(template: str) -> bool:
         kind == "ref" or (kind == "text" and any(c.isalnum() for c in value))
         for kind, value in paths.parts(template)
     )
+
+
+def _wild(template: str) -> bool:
+    """A wildcard template that may be matched against other paths: it says enough, and it
+    holds no reference to a constant the graph could not resolve (``{ref:cfg.OUT}`` is one
+    unknown file, the same wherever it is named, not any file)."""
+    return _matchable(template) and not any(kind == "ref" for kind, _ in paths.parts(template))
 
 
 _REGEX_CACHE: dict[str, re.Pattern[str]] = {}

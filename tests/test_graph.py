@@ -250,7 +250,9 @@ def test_a_constant_from_outside_the_analysis_names_one_unknown_file(tmp_path: P
                 "joblib.dump(df, MODEL_PATH)\n"
                 'df.to_csv(OUT + "/copy.csv")\n'
             ),
-            "predict.py": "import joblib\nfrom config import MODEL_PATH\nm = joblib.load(MODEL_PATH)\n",
+            "predict.py": (
+                "import joblib\nfrom config import MODEL_PATH\nm = joblib.load(MODEL_PATH)\n"
+            ),
         },
     )
     assert uses(graph, artifact_node("{config.MODEL_PATH}")) == [

@@ -196,7 +196,10 @@ def _strings(node: cst.BaseExpression) -> list[str] | None:
     values = []
     for element in node.elements:
         if isinstance(element.value, cst.SimpleString):
-            evaluated = element.value.evaluated_value
+            try:
+                evaluated = element.value.evaluated_value
+            except (SyntaxError, ValueError):  # an escape Python refuses: not a name
+                continue
             if isinstance(evaluated, str):
                 values.append(evaluated)
     return values

@@ -935,7 +935,6 @@ class ProjectFiles:
     run: dict[str, str] = field(default_factory=dict)  # path -> text: scripts, CI, pipelines
     config: dict[str, str] = field(default_factory=dict)  # YAML / TOML / JSON / INI
     docs: dict[str, str] = field(default_factory=dict)
-    packaged: bool = False  # setup.py / setup.cfg / pyproject [project] or [tool.poetry]
     #: settings files' scalar values by key: key -> [(path, line, value)]
     values: dict[str, list[tuple[str, int, Any]]] = field(default_factory=dict)
 
@@ -977,9 +976,6 @@ def scan_project_files(root: Path | None) -> ProjectFiles:
                 kind = "config"
             elif suffix in _DOC_SUFFIXES and not lower.startswith("requirements"):
                 kind = "docs"
-            elif lower == "setup.py":
-                files.packaged = True
-                continue
             else:
                 continue
             path = Path(folder) / name
@@ -996,10 +992,6 @@ def scan_project_files(root: Path | None) -> ProjectFiles:
             if kind == "config" and _settings_file(rel):
                 for key, line, value in config_values(rel, text):
                     files.values.setdefault(key, []).append((rel, line, value))
-            if rel in ("setup.cfg", "pyproject.toml") and re.search(
-                r"^\[(project|tool\.poetry|metadata)\]", text, re.M
-            ):
-                files.packaged = True
             seen += 1
             if seen >= _MAX_FILES:
                 return files

@@ -7,12 +7,19 @@ cases (what must keep a flag, a definition or a module alive) and the demo proje
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mldebt_rules._usage import extract, project_usage
+from mldebt_rules._usage import (
+    FACTS_KEY,
+    extract,
+    project_usage,
+    usage_from_json,
+    usage_to_json,
+)
 from mldebt_rules.dead_flags import AlwaysOffFlag
 from mldebt_rules.orphan_modules import OrphanModule
 from mldebt_rules.unused_definitions import UnusedDefinition
@@ -443,13 +450,25 @@ def test_the_demo_projects_dead_experiment_is_found() -> None:
     assert "train.py" in copy.message and "%" in copy.message
 
 
-def test_without_a_root_the_rules_read_nothing_and_stay_silent(tmp_path: Path) -> None:
-    (tmp_path / "a.py").write_text("X = False\nif X:\n    pass\n")
-    result = analyse([tmp_path], Config(root=tmp_path), jobs=1, use_cache=False)
+def test_the_per_file_facts_need_no_root_and_no_disk(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("X = False\nif X:\n    print(1)\n")
+    config = Config(root=tmp_path, select=["MLD211"])
+    result = analyse([tmp_path], config, jobs=1, use_cache=False)
+    assert result.graph is not None
+    modules = list(result.graph.modules())
+    assert all(FACTS_KEY in facts.extra for facts in modules)
+    (tmp_path / "a.py").unlink()  # the project pass must not need the file any more
+    rule = AlwaysOffFlag(ProjectGraph(modules), {})
+    rule.check()
+    assert [r.line for r in rule.reports] == [2]
+
+
+def test_without_facts_or_a_root_the_rules_stay_silent(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("X = False\nif X:\n    print(1)\n")
+    result = analyse([tmp_path], Config(root=tmp_path, select=["MLD701"]), jobs=1)
     assert result.graph is not None
     graph = ProjectGraph(list(result.graph.modules()))
-    if getattr(graph, "root", None) is not None:  # pragma: no cover - a graph built with a root
-        pytest.skip("ProjectGraph(facts) has a root here")
+    assert getattr(graph, "root", None) is None
     assert all(usage is None for usage in project_usage(graph).modules.values())
     rule = AlwaysOffFlag(graph, {})
     rule.check()
@@ -634,3 +653,33 @@ def test_generated_and_huge_modules_are_never_reported() -> None:
     files = {"model_pb2.py": protoc, "tables.py": huge, "main.py": "import model_pb2\n"}
     for rule in (UnusedDefinition, OrphanModule):
         assert run_rule(rule, files) == []
+
+
+def test_usage_facts_survive_the_cache_round_trip() -> None:
+    source = """
+    import json
+    import config as cfg
+
+    __all__ = []
+    FLAG = False
+
+    class Net(Base):
+        use_ema = False
+
+        def forward(self, x, verbose=False):
+            if verbose and cfg.DEBUG:
+                print(x if FLAG else None)
+            self.cache = None
+            return getattr(self, x)
+
+    def helper(path, strict=False):
+        return json.loads(open(path).read())["key"]
+    """
+    usage = extract(textwrap.dedent(source), "pkg.model")
+    assert usage is not None
+    data = json.loads(json.dumps(usage_to_json(usage)))
+    again = usage_from_json(data)
+    for name in vars(usage):
+        if name not in ("bindings", "aliases", "key_reads"):
+            assert getattr(again, name) == getattr(usage, name), name
+    assert again.exports == []

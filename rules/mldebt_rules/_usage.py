@@ -32,9 +32,11 @@ from typing import Any
 
 import yaml
 
-from mldebt.facts.model import ModuleFacts
+from mldebt.context import FileContext
+from mldebt.facts.model import ModuleFacts, module_name
 from mldebt.graph import ProjectGraph
 from mldebt.labels import LABELS_FILE
+from mldebt.rule import ProjectRule
 from mldebt.source import CellMap, SourceError, decode_notebook, decode_python
 
 if sys.version_info >= (3, 11):
@@ -80,6 +82,7 @@ class Guard:
     orelse: tuple[int, int] | None
     scope: str  # qualname of the enclosing function, "" at module level
     idiom: bool = False  # body only imports / pass / yield / docstrings (typing-only idioms)
+    text: str = ""  # the statement's first line, without its comment
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,75 @@ class Usage:
     aliases: dict[str, str] = field(default_factory=dict)
 
 
+#: Fields only the extraction needs (how names resolve inside the file): not stored.
+_LOCAL_FIELDS = frozenset({"bindings", "aliases", "key_reads"})
+
+
+def usage_to_json(usage: Usage) -> dict[str, Any]:
+    """A module's usage as plain JSON data (empty fields left out), for the facts cache."""
+    data: dict[str, Any] = {}
+    for name, value in vars(usage).items():
+        if name in _LOCAL_FIELDS or value is None or (not value and name != "exports"):
+            continue
+        if isinstance(value, set):
+            data[name] = sorted(value)
+        elif name in ("definitions", "guards", "params"):
+            data[name] = [_row(item) for item in value]
+        else:
+            data[name] = value
+    return data
+
+
+def _row(item: Definition | Guard | Param) -> list[Any]:
+    return [getattr(item, f) for f in item.__dataclass_fields__]
+
+
+def usage_from_json(data: dict[str, Any]) -> Usage:
+    """The inverse of :func:`usage_to_json` (tuples where the extraction makes tuples)."""
+    usage = Usage()
+    for name, value in data.items():
+        if name not in Usage.__dataclass_fields__:
+            continue
+        current = getattr(usage, name)
+        if isinstance(current, set):
+            setattr(usage, name, set(value))
+        elif name == "definitions":
+            usage.definitions = [
+                Definition(n, q, k, a, b, tuple(d), tuple(bs), c)
+                for n, q, k, a, b, d, bs, c in value
+            ]
+        elif name == "guards":
+            usage.guards = [
+                Guard(_tuples(t), k, ln, tuple(b), tuple(o) if o else None, sc, i, tx)
+                for t, k, ln, b, o, sc, i, tx in value
+            ]
+        elif name == "params":
+            usage.params = [Param(*row) for row in value]
+        elif name in ("constants", "calls"):
+            setattr(usage, name, {k: tuple(v) for k, v in value.items()})
+        elif name in ("class_constants", "attr_stores"):
+            setattr(usage, name, {k: [tuple(e) for e in v] for k, v in value.items()})
+        else:
+            setattr(usage, name, value)
+    return usage
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+FACTS_KEY = "dead-code/usage"
+
+
+def file_usage(text: str, path: str, module: str) -> dict[str, Any] | None:
+    """The cached per-file facts of the dead-code rules: the usage of a module, ``{"opaque":
+    true}`` for generated or huge modules, None when it does not parse."""
+    if generated(text):
+        return {"opaque": True}
+    usage = extract(text, module, package=path.endswith("__init__.py"))
+    return usage_to_json(usage) if usage is not None else None
+
+
 # extraction ---------------------------------------------------------------------------------
 
 
@@ -136,7 +208,7 @@ def extract(text: str, module: str, *, package: bool = False) -> Usage | None:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     base = module if package else module.rpartition(".")[0]
-    collector = _Collector(base)
+    collector = _Collector(base, text.split("\n"))
     try:
         collector.run(tree)
     except RecursionError:
@@ -206,8 +278,9 @@ class _Function:
 
 
 class _Collector(ast.NodeVisitor):
-    def __init__(self, package: str) -> None:
+    def __init__(self, package: str, lines: list[str]) -> None:
         self.package = package
+        self.lines = lines
         self.usage = Usage()
         self.aliases = self.usage.aliases
         self.functions: list[_Function] = []
@@ -717,8 +790,13 @@ class _Collector(ast.NodeVisitor):
                 orelse,
                 self._scope(),
                 idiom=_trivial(node.body),
+                text=self._header(node.lineno),
             )
         )
+
+    def _header(self, line: int) -> str:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return text.split("  #")[0].strip()
 
     def _scope(self) -> str:
         return self.functions[-1].qualname if self.functions else ""
@@ -1087,13 +1165,20 @@ class ProjectUsage:
     root: Path | None
     modules: dict[str, Usage | None]  # by path
     files: ProjectFiles
-    lines: dict[str, list[str]]  # path -> module text lines (for similarity)
     #: generated or huge modules: read for nothing, reported on never (their names come
     #: from the facts' references)
     opaque: set[str] = field(default_factory=set)
+    _lines: dict[str, list[str] | None] = field(default_factory=dict)
 
     def usage(self, facts: ModuleFacts) -> Usage | None:
         return self.modules.get(facts.path)
+
+    def source_lines(self, path: str) -> list[str] | None:
+        """A module's text lines, read from disk on first use (for MLD214's similarity)."""
+        if path not in self._lines:
+            text = None if path in self.opaque else read_module(self.root, path)
+            self._lines[path] = text.splitlines() if text is not None else None
+        return self._lines[path]
 
 
 def graph_root(graph: ProjectGraph) -> Path | None:
@@ -1111,25 +1196,23 @@ def project_usage(graph: ProjectGraph) -> ProjectUsage:
         return cached[1]
     root = graph_root(graph)
     modules: dict[str, Usage | None] = {}
-    lines: dict[str, list[str]] = {}
     opaque: set[str] = set()
     for facts in graph.modules():
-        text = read_module(root, facts.path)
-        if text is not None and generated(text):
+        if FACTS_KEY in facts.extra:  # computed in the per-file pass (cached)
+            data = facts.extra[FACTS_KEY]
+        else:  # a graph built without the per-file pass: read the file
+            text = read_module(root, facts.path)
+            data = file_usage(text, facts.path, facts.module) if text is not None else None
+        if isinstance(data, dict) and data.get("opaque"):
             opaque.add(facts.path)
-            text = None
-        if text is None:
-            modules[facts.path] = None
-            continue
-        lines[facts.path] = text.splitlines()
-        package = facts.path.endswith("__init__.py")
-        usage = extract(text, facts.module, package=package)
+            data = None
+        usage = usage_from_json(data) if isinstance(data, dict) else None
         if usage is not None and facts.notebook:
             runs, names = notebook_magics(root, facts.path)
             usage.mentions |= runs
             usage.uses |= names
         modules[facts.path] = usage
-    result = ProjectUsage(root, modules, scan_project_files(root), lines, opaque)
+    result = ProjectUsage(root, modules, scan_project_files(root), opaque)
     _CACHE.clear()  # one project at a time: keep memory flat across runs in one process
     _CACHE[id(graph)] = (graph, result)
     return result
@@ -1428,3 +1511,13 @@ class ClassIndex:
                 else:
                     outside.add(base)
         return seen, outside
+
+
+class UsageRule(ProjectRule):
+    """A dead-code rule: its per-file facts are the module's usage, shared by all four."""
+
+    facts_key = FACTS_KEY
+
+    @classmethod
+    def file_facts(cls, context: FileContext) -> Any:
+        return file_usage(context.text, context.path, module_name(context.path))

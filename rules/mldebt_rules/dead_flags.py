@@ -9,7 +9,7 @@ from typing import Any
 from mldebt.facts.model import ModuleFacts
 from mldebt.findings import Location, Severity
 from mldebt.graph import ProjectGraph
-from mldebt.rule import BAD, GOOD, ProjectRule
+from mldebt.rule import BAD, GOOD
 from mldebt_rules._usage import (
     FALSY,
     ClassIndex,
@@ -17,6 +17,7 @@ from mldebt_rules._usage import (
     ProjectUsage,
     Test,
     Usage,
+    UsageRule,
     lines_text,
     place,
     project_usage,
@@ -355,7 +356,7 @@ def _literal_worth_reporting(guard: Guard, outcome: bool) -> bool:
     return not (outcome and guard.kind == "while")
 
 
-class AlwaysOffFlag(ProjectRule):
+class AlwaysOffFlag(UsageRule):
     code = "MLD211"
     status = "preview"
     name = "always-off-flag"
@@ -493,9 +494,7 @@ class AlwaysOffFlag(ProjectRule):
         project = project_usage(self.graph)
         for branch in find_dead_branches(self.graph, project):
             guard, facts = branch.guard, branch.facts
-            lines = project.lines.get(facts.path, [])
-            text = lines[guard.line - 1] if guard.line <= len(lines) else guard.kind
-            text = text.split("  #")[0].strip()
+            text = guard.text or guard.kind
             text = "the conditional expression" if guard.kind == "ifexp" else f"`{_shorten(text)}`"
             start, end = branch.dead
             span = lines_text(facts, start, end)

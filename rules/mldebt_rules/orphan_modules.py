@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from mldebt.facts.model import ModuleFacts
 from mldebt.findings import Severity
 from mldebt.graph import ProjectGraph
-from mldebt.rule import BAD, GOOD, ProjectRule
+from mldebt.rule import BAD, GOOD
 from mldebt_rules._usage import (
     ProjectUsage,
+    UsageRule,
     imported_paths,
     in_package,
     is_library,
@@ -110,7 +111,7 @@ def _listing(names: tuple[str, ...], limit: int = 4) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-class OrphanModule(ProjectRule):
+class OrphanModule(UsageRule):
     code = "MLD213"
     status = "preview"
     name = "orphan-module"

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from mldebt.facts.model import ModuleFacts
 from mldebt.findings import Severity
 from mldebt.graph import ProjectGraph
-from mldebt.rule import BAD, GOOD, ProjectRule
+from mldebt.rule import BAD, GOOD
 from mldebt_rules._usage import (
     KNOWN_BASES,
     ClassIndex,
     Definition,
     ProjectUsage,
     Usage,
+    UsageRule,
     is_test_path,
     is_vendored,
     project_usage,
@@ -302,7 +303,7 @@ def _describe(definition: Definition) -> str:
     return f"{kind} `{definition.qualname}`"
 
 
-class UnusedDefinition(ProjectRule):
+class UnusedDefinition(UsageRule):
     code = "MLD212"
     status = "preview"
     name = "unused-definition"

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from mldebt.facts.model import ModuleFacts
 from mldebt.findings import Location, Severity
 from mldebt.graph import ProjectGraph
-from mldebt.rule import BAD, GOOD, ProjectRule
+from mldebt.rule import BAD, GOOD
 from mldebt_rules._usage import (
     ProjectUsage,
+    UsageRule,
     imported_paths,
     is_test_path,
     mentioned,
@@ -145,7 +146,7 @@ def find_copies(
     copies: list[Copy] = []
     run_files = list(project.files.texts(("run",)))
     for facts in graph.modules():
-        if facts.path in imported or is_test_path(facts.path) or facts.path not in project.lines:
+        if facts.path in imported or is_test_path(facts.path) or facts.path in project.opaque:
             continue
         folder, _, filename = facts.path.rpartition("/")
         stem, _, suffix = filename.rpartition(".")
@@ -154,14 +155,18 @@ def find_copies(
         candidates = _live_candidates(facts, folder, stem, suffix, by_folder, by_name)
         if candidates is None:
             continue
-        mine = normalised_lines(project.lines[facts.path])
+        lines = project.source_lines(facts.path)
+        if lines is None:
+            continue
+        mine = normalised_lines(lines)
         if len(mine) < 3 or mentioned(facts, run_files):
             continue
         best: Copy | None = None
         for live in candidates:
-            if live.path == facts.path or live.path not in project.lines:
+            theirs = project.source_lines(live.path) if live.path != facts.path else None
+            if theirs is None:
                 continue
-            ratio = similarity(mine, normalised_lines(project.lines[live.path]))
+            ratio = similarity(mine, normalised_lines(theirs))
             if ratio >= min_similarity and (best is None or ratio > best.ratio):
                 best = Copy(facts, live, ratio)
         if best is not None:
@@ -228,7 +233,7 @@ def _live_candidates(
     return elsewhere + plain
 
 
-class VersionedCopy(ProjectRule):
+class VersionedCopy(UsageRule):
     code = "MLD214"
     status = "preview"
     name = "versioned-copy"

@@ -40,8 +40,12 @@ class GatedRule(FileRule):
     needles: ClassVar[tuple[str, ...]] = ()
     #: A stricter test, run on files that have a needle: the rule runs only if it matches.
     pattern: ClassVar[re.Pattern[str] | None] = None
+    #: Files the rule does not look at (by their path relative to the project root).
+    skip_paths: ClassVar[re.Pattern[str] | None] = None
 
     def get_visitors(self) -> Mapping[str, Callable[[Any], None]]:
+        if self.skip_paths is not None and self.skip_paths.search(self.context.path):
+            return {}
         text = self.context.text
         if self.needles and not any(needle in text for needle in self.needles):
             return {}
@@ -49,6 +53,12 @@ class GatedRule(FileRule):
             return {}
         return {name: getattr(self, name) for name in _callbacks(type(self))}
 
+
+#: Test files: ``tests/`` and ``test/`` folders, ``test_*.py``, ``*_test.py``, ``tests.py``,
+#: ``conftest.py``.
+TEST_FILES = re.compile(
+    r"(?:^|/)(?:tests?|testing)/|(?:^|/)test_[^/]*$|_tests?\.py$|(?:^|/)(?:tests?|conftest)\.py$"
+)
 
 _CALLBACK_CACHE: dict[type, tuple[str, ...]] = {}
 

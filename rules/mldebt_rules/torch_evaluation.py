@@ -19,6 +19,7 @@ from mldebt.resolve import kinds
 from mldebt.resolve.kinds import keyword, positional
 from mldebt.rule import BAD, GOOD
 from mldebt_rules._torch_flow import (
+    TEST_FILES,
     Event,
     FlowRule,
     Loop,
@@ -60,7 +61,8 @@ _MODE_SENSITIVE = re.compile(
 _RECURRENT = frozenset({"RNN", "LSTM", "GRU"})  # mode-sensitive only with dropout=
 # What makes a class of the file mode-sensitive, read in its source.
 _SENSITIVE_SOURCE = re.compile(
-    r"Dropout|dropout|BatchNorm|InstanceNorm|Transformer|\btraining\b|drop_path|DropPath|RReLU"
+    r"Dropout|dropout|BatchNorm|InstanceNorm|\bnn\.Transformer|Transformer(?:Encoder|Decoder)|"
+    r"\btraining\b|drop_path|DropPath|RReLU"
 )
 _PASS_THROUGH = frozenset(
     {
@@ -126,6 +128,9 @@ class CallSite:
     args: dict[int | str, tuple[str, Mode | None]]
     no_grad: bool
     node: cst.Call
+    #: The caller's networks and their modes at the call (for the globals a callee uses).
+    modes: dict[str, Mode] = field(default_factory=dict)
+    in_loop: bool = False
 
 
 @dataclass
@@ -133,9 +138,22 @@ class Summary:
     """What a function of the file does to the networks it is given."""
 
     params: dict[str, int]
-    #: ``"param:0"`` or ``"self.model"`` -> the last mode the function sets on it.
-    effects: dict[str, tuple[str, cst.CSTNode]] = field(default_factory=dict)
-    trains: bool = False
+    #: What it does in order: ``("set", key, state, node)`` for a switch of ``key`` (``"param:0"``,
+    #: ``"self.model"``, ``"global:model"``), ``("call", site)`` for a call of the file.
+    actions: list[tuple[Any, ...]] = field(default_factory=list)
+    #: Names bound in the function (not globals).
+    assigned: frozenset[str] = frozenset()
+    #: Its mode switches, training steps and calls, in order.
+    events: list[Event] = field(default_factory=list)
+    #: Parameters whose forward pass it runs (in a mode it does not set).
+    forwards: frozenset[int] = frozenset()
+    #: Uses gradients (a backward pass, autograd.grad...): a training helper.
+    grad: bool = False
+    #: Networks it runs in a mode it does not know (``"param:0"``, ``"self.model"``,
+    #: ``"global:model"``) -> (first such forward pass, in a loop), under no_grad only...
+    evaluates: dict[str, tuple[cst.CSTNode, bool]] = field(default_factory=dict)
+    #: ... and under any context.
+    runs: dict[str, tuple[cst.CSTNode, bool]] = field(default_factory=dict)
 
 
 class _EvaluationFlow(FlowRule):
@@ -154,11 +172,16 @@ class _EvaluationFlow(FlowRule):
         self._sensitive: dict[str, bool] = {}
         self._comprehensions = 0
         self._functions: frozenset[str] | None = None
+        #: Call sites whose callee's effects were applied when the walk reached them.
+        self._applied: set[int] = set()
 
     # --- hooks --------------------------------------------------------------------------------
 
     def on_forward(self, node: cst.Call, text: str, method: str, mode: Mode | None) -> None:
         """A forward pass of ``text`` (a call, ``.forward``, ``.encode``...) in mode ``mode``."""
+
+    def on_call(self, site: CallSite) -> None:
+        """A call of a function of the file (its arguments' modes as they were)."""
 
     # --- modes --------------------------------------------------------------------------------
 
@@ -175,16 +198,9 @@ class _EvaluationFlow(FlowRule):
         scope = self.scope
         if scope.kind != "function" or mode is None or mode.state == FRESH:
             return
-        key = None
-        head = text.partition(".")[0]
-        if text in scope.params:
-            key = f"param:{scope.params[text]}"
-        elif head == "self":
-            key = text
-        elif head not in scope.params and head not in scope.notes.get("assigned", ()):
-            key = f"global:{text}"  # a module-level network (``model.eval()`` in ``test()``)
+        key = self.effect_key(scope, text)  # model.eval() in test(): a module-level network
         if key is not None and mode.node is not None:
-            scope.notes.setdefault("effects", {})[key] = (mode.state, mode.node)
+            scope.notes.setdefault("actions", []).append(("set", key, mode.state, mode.node))
 
     def matters(self, mode: Mode) -> bool:
         """Whether the network's output depends on its mode (dropout, batch norm...)."""
@@ -231,6 +247,17 @@ class _EvaluationFlow(FlowRule):
         return no_grad_context(self.context.resolver.contexts)
 
     # --- traversal ----------------------------------------------------------------------------
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        outer = self.scope
+        super().visit_FunctionDef(node)
+        if outer.kind == "function":  # a closure reads the networks of its function
+            inner = self.scope
+            self.modes(inner).update(
+                (text, mode)
+                for text, mode in self.modes(outer).items()
+                if text.partition(".")[0] not in inner.params
+            )
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         super().visit_ClassDef(node)
@@ -343,8 +370,38 @@ class _EvaluationFlow(FlowRule):
         forward = _forward(node)
         if forward is not None:
             text, method_name = forward
-            self.on_forward(node, text, method_name, self.modes().get(text))
+            mode = self.modes().get(text)
+            scope = self.scope
+            if mode is None and scope.kind == "function":
+                self._record_run(scope, text, node)
+            self.on_forward(node, text, method_name, mode)
         self._call_site(node)
+
+    def _record_run(self, scope: Scope, text: str, node: cst.Call) -> None:
+        """A forward pass, in a function, of a network whose mode the function does not know."""
+        key = self.effect_key(scope, text)
+        if key is None or _LOSS_NAME.search(last_name(text)):
+            return
+        place = (node, self.in_loop())
+        scope.notes.setdefault("runs", {}).setdefault(key, place)
+        contexts = self.context.resolver.contexts
+        if self.grad_off():
+            scope.notes.setdefault("evaluates", {}).setdefault(key, place)
+        elif key.startswith("param:") and not grad_handled(contexts):
+            scope.notes.setdefault("forwards", set()).add(scope.params[text])
+
+    @staticmethod
+    def effect_key(scope: Scope, text: str) -> str | None:
+        """How a function names a network it can reach: a parameter (``"param:0"``), an
+        attribute of ``self`` (``"self.model"``) or a module-level name (``"global:model"``)."""
+        head = text.partition(".")[0]
+        if text in scope.params:
+            return f"param:{scope.params[text]}"
+        if head == "self":
+            return text
+        if head not in scope.params and head not in scope.notes.get("assigned", ()):
+            return f"global:{text}"
+        return None
 
     def _switch(self, node: cst.Call, text: str, state: str) -> None:
         self.set_mode(text, self._switched(text, state, node))
@@ -459,35 +516,136 @@ class _EvaluationFlow(FlowRule):
                 index += 1
             if text is not None:
                 args[slot] = (text, modes.get(text))
-        site = CallSite(keys, args, self.grad_off(), node)
+        site = CallSite(keys, args, self.grad_off(), node, dict(modes), self.in_loop())
         self.sites.append(site)
         self.note("call", node, info=site)
-        summary = self.summary_of(keys)
-        if summary is None:
-            return
-        for key, (state, _) in summary.effects.items():
+        self.on_call(site)
+        callee = self.callee(keys)
+        if self.scope.kind == "function":
+            self.scope.notes.setdefault("actions", []).append(("call", site))
+        if callee is None:
+            return  # defined further down: its effects are followed at the end of the module
+        summary = self.summaries[callee]
+        for key, (state, _) in self.effects_of(callee).items():
             if key.startswith("param:"):
-                slot_text = _argument(site, summary, int(key[6:]))
-                if slot_text is not None:
-                    self.set_mode(slot_text, self._switched(slot_text, state, node))
+                text = _argument(site, summary, int(key[6:]))
             else:
                 text = key.removeprefix("global:")
+            if text is not None:
                 self.set_mode(text, self._switched(text, state, node))
+        # The callee's switches now stand in the caller's own actions (set_mode added them).
+        self._applied.add(id(site))
 
-    def summary_of(self, keys: tuple[str, ...]) -> Summary | None:
+    def callee(self, keys: tuple[str, ...]) -> str | None:
+        """The function of the file a call with ``keys`` calls, once its walk is done."""
         for key in keys:
-            found = self.summaries.get(key)
-            if found is not None:
-                return found
+            if key in self.summaries:
+                return key
         return None
+
+    def forwards_of(self, function: str, depth: int = 0) -> set[int]:
+        """Parameters of ``function`` whose forward pass it runs, itself or through the
+        functions of the file it passes them to; none for a function using gradients."""
+        summary = self.summaries.get(function)
+        if summary is None or summary.grad or depth > 3:
+            return set()
+        found = set(summary.forwards)
+        for action in summary.actions:
+            if action[0] != "call":
+                continue
+            site: CallSite = action[1]
+            callee = self.callee(site.keys)
+            if callee is None or callee == function or site.no_grad:
+                continue
+            inner = self.summaries[callee]
+            for index in self.forwards_of(callee, depth + 1):
+                text = _argument(site, inner, index)
+                if text is not None and text in summary.params and text not in site.modes:
+                    found.add(summary.params[text])
+        return found
+
+    def evaluations_of(
+        self, function: str, no_grad: bool, depth: int = 0
+    ) -> dict[str, tuple[cst.CSTNode, bool]]:
+        """Networks ``function`` evaluates (runs under no_grad, or at all when it is itself
+        called under no_grad) in a mode it does not set, keyed as :meth:`effect_key` does,
+        with the pass (or the call passing the network on) in ``function`` and whether it
+        is in a loop; calls of the file followed a few levels deep."""
+        summary = self.summaries.get(function)
+        if summary is None or summary.grad or depth > 3:
+            return {}
+        result = dict(summary.runs if no_grad else summary.evaluates)
+        for action in summary.actions:
+            if action[0] != "call":
+                continue
+            site: CallSite = action[1]
+            callee = self.callee(site.keys)
+            if callee is None or callee == function:
+                continue
+            inner = self.summaries[callee]
+            deeper = self.evaluations_of(callee, no_grad or site.no_grad, depth + 1)
+            for key, (_, in_loop) in deeper.items():
+                if key.startswith("param:"):
+                    text = _argument(site, inner, int(key[6:]))
+                    if text is None or site.modes.get(text) is not None:
+                        continue  # a network whose mode the caller knows: judged there
+                    head = text.partition(".")[0]
+                    if text in summary.params:
+                        key = f"param:{summary.params[text]}"
+                    elif head == "self":
+                        key = text
+                    elif head not in summary.params and head not in summary.assigned:
+                        key = f"global:{text}"
+                    else:
+                        continue
+                result.setdefault(key, (site.node, in_loop or site.in_loop))
+        return result
+
+    def effects_of(self, function: str, depth: int = 0) -> dict[str, tuple[str, cst.CSTNode]]:
+        """The last mode ``function`` leaves each network it can reach in, its calls of
+        functions of the file followed (a few levels deep): ``{"param:0": ("eval", node)}``."""
+        summary = self.summaries.get(function)
+        if summary is None or depth > 3:
+            return {}
+        result: dict[str, tuple[str, cst.CSTNode]] = {}
+        for action in summary.actions:
+            if action[0] == "set":
+                result[action[1]] = (action[2], action[3])
+                continue
+            site: CallSite = action[1]
+            callee = self.callee(site.keys)
+            if callee is None or callee == function or id(site) in self._applied:
+                continue
+            inner = self.summaries[callee]
+            for key, (state, _) in self.effects_of(callee, depth + 1).items():
+                if key.startswith("param:"):
+                    text = _argument(site, inner, int(key[6:]))
+                    if text is None:
+                        continue
+                    head = text.partition(".")[0]
+                    if text in summary.params:
+                        key = f"param:{summary.params[text]}"
+                    elif head == "self":
+                        key = text
+                    elif head not in summary.params and head not in summary.assigned:
+                        key = f"global:{text}"
+                    else:
+                        continue
+                result[key] = (state, site.node)
+        return result
 
     def scope_done(self, scope: Scope) -> None:
         if scope.kind != "function":
             return
         self.summaries[scope.qualname] = Summary(
             dict(scope.params),
-            dict(scope.notes.get("effects", {})),
-            any(e.kind == "training" for e in scope.events),
+            list(scope.notes.get("actions", ())),
+            frozenset(scope.notes.get("assigned", ())),
+            [e for e in scope.events if e.kind in (TRAIN, EVAL, "training", "call")],
+            frozenset(scope.notes.get("forwards", ())),
+            any(e.kind == "grad" for e in scope.events),
+            dict(scope.notes.get("evaluates", {})),
+            dict(scope.notes.get("runs", {})),
         )
 
 
@@ -725,17 +883,13 @@ class EvalModeNotToggled(_EvaluationFlow):
     def __init__(self, context: Any, options: Any) -> None:
         super().__init__(context, options)
         #: Evaluations of a parameter in an unknown mode: (function, index, name, node).
-        self.parameter_uses: list[tuple[str, int, str, cst.CSTNode]] = []
         self.training_loops: list[tuple[Loop, str, list[Event]]] = []
 
     def on_forward(self, node: cst.Call, text: str, method: str, mode: Mode | None) -> None:
         if not self.grad_off() or _LOSS_NAME.search(last_name(text)):
             return
         if mode is None:
-            scope = self.scope
-            if scope.kind == "function" and text in scope.params and self.in_loop():
-                self.parameter_uses.append((scope.qualname, scope.params[text], text, node))
-            return
+            return  # judged where the function is called (see _evaluations)
         if mode.state == EVAL or not self.matters(mode):
             return
         if mode.state == FRESH and not self.in_loop():
@@ -767,80 +921,103 @@ class EvalModeNotToggled(_EvaluationFlow):
         self.training_loops.append((loop, scope.qualname, list(loop.events)))
 
     def module_done(self, scope: Scope) -> None:
-        self._parameters()
+        self._evaluations()
         self._loops()
 
-    def _parameters(self) -> None:
+    def _evaluations(self) -> None:
+        """Calls of functions of the file that evaluate a network they are given (or a
+        module-level one, or ``self.model``) while it is in training mode."""
         reported: set[int] = set()
-        for function, index, name, node in self.parameter_uses:
-            if id(node) in reported:
+        for site in self.sites:
+            callee = self.callee(site.keys)
+            if callee is None:
                 continue
-            for site in self.sites:
-                if function not in site.keys:
+            summary = self.summaries[callee]
+            for key, (node, in_loop) in self.evaluations_of(callee, site.no_grad).items():
+                if id(node) in reported:
                     continue
-                found = site.args.get(index) or site.args.get(name)
-                if found is None or found[1] is None:
+                if key.startswith("param:"):
+                    text = _argument(site, summary, int(key[6:]))
+                else:
+                    text = key.removeprefix("global:")
+                mode = site.modes.get(text) if text is not None else None
+                if text is None or mode is None or mode.state == EVAL or not self.matters(mode):
                     continue
-                mode = found[1]
-                if mode.state == EVAL or not self.matters(mode):
+                if mode.state == FRESH and not in_loop:
                     continue
                 reported.add(id(node))
+                short = callee.rpartition(".")[2]
+                state = "built in training mode and never switched with `.eval()`"
+                if mode.state == TRAIN:
+                    state = "still in training mode (the last mode set on it was `.train()`)"
                 message = (
-                    f"`{name}` is evaluated here under no_grad but never switched to eval "
-                    f"mode, and `{found[0]}` is passed in training mode: dropout is on and "
-                    f"batch norm uses batch statistics. Call `{name}.eval()` first."
+                    f"`{short}()` evaluates `{text}` under no_grad, and `{text}` is {state} "
+                    "when it is called: dropout is on and batch norm uses batch statistics. "
+                    f"Call `{text}.eval()` before evaluating."
                 )
-                related: list[tuple[cst.CSTNode, str]] = [
-                    (site.node, f"`{found[0]}` passed in training mode")
-                ]
+                related: list[tuple[cst.CSTNode, str]] = [(site.node, f"`{short}()` called here")]
                 if mode.node is not None:
                     related.append((mode.node, "its mode set here"))
                 self.report(
                     node,
                     message,
-                    basis=f"{function}|{self.context.node_source(node)}",
+                    basis=f"{callee}|{self.context.node_source(node)}",
                     related=related,
                 )
-                break
 
     def _loops(self) -> None:
+        """Replays each loop's body twice, helpers of the file expanded: a training step
+        reached while an eval() of the loop is still in effect is the mistake."""
         reported: set[int] = set()
         for loop, where, events in self.training_loops:
-            training = False
-            restored = False
-            evals: list[tuple[cst.CSTNode, str]] = []
+            sequence: list[tuple[str, Event]] = []
             for event in events:
-                if event.kind == "training":
-                    training = True
-                elif event.kind == TRAIN:
-                    restored = True
-                elif event.kind == EVAL:
-                    evals.append((event.node, f"`{event.key}.eval()`"))
+                if event.kind in (TRAIN, EVAL, "training"):
+                    sequence.append((event.kind, event))
                 elif event.kind == "call":
-                    summary = self.summary_of(event.info.keys)
-                    if summary is None:
-                        continue
-                    training = training or summary.trains
-                    states = [state for state, _ in summary.effects.values()]
-                    if TRAIN in states:
-                        restored = True
-                    elif EVAL in states:
-                        evals.append((event.node, f"`{event.info.keys[0]}()`"))
-            if not training or restored:
-                continue
-            for node, what in evals:
-                if id(node) in reported:
-                    continue
-                reported.add(id(node))
-                self.report(
-                    node,
-                    f"{what} switches to eval mode inside this training loop and nothing in "
-                    "the loop switches back with `.train()`: every later pass trains with "
-                    "dropout off and batch-norm statistics frozen. Call `model.train()` at "
-                    "the start of each epoch or after evaluating.",
-                    basis=f"{where}|{self.context.node_source(node)}",
-                    related=[(loop.node, "the training loop")],
-                )
+                    callee = self.callee(event.info.keys)
+                    if callee is not None:
+                        sequence.extend((kind, event) for kind in self.tokens_of(callee))
+            state: str | None = None
+            switched: Event | None = None
+            for kind, event in sequence * 2:
+                if kind == TRAIN:
+                    state = TRAIN
+                elif kind == EVAL:
+                    state, switched = EVAL, event
+                elif state == EVAL and switched is not None and id(switched.node) not in reported:
+                    reported.add(id(switched.node))
+                    if switched.kind == "call":
+                        what = f"`{switched.info.keys[0].rpartition('.')[2]}()`"
+                    else:
+                        what = f"`{switched.key}.eval()`"
+                    self.report(
+                        switched.node,
+                        f"{what} switches to eval mode inside this training loop and nothing "
+                        "in the loop switches back with `.train()` before the next training "
+                        "step: every later pass trains with dropout off and batch-norm "
+                        "statistics frozen. Call `model.train()` at the start of each epoch "
+                        "or after evaluating.",
+                        basis=f"{where}|{self.context.node_source(switched.node)}",
+                        related=[(loop.node, "the training loop")],
+                    )
+                    break
+
+    def tokens_of(self, function: str, depth: int = 0) -> list[str]:
+        """What ``function`` does, in order: ``"train"``, ``"eval"`` and ``"training"``
+        (a backward pass or an optimizer step), its calls of the file expanded."""
+        summary = self.summaries.get(function)
+        if summary is None or depth > 3:
+            return []
+        tokens: list[str] = []
+        for event in summary.events:
+            if event.kind in (TRAIN, EVAL, "training"):
+                tokens.append(event.kind)
+            elif event.kind == "call":
+                callee = self.callee(event.info.keys)
+                if callee is not None and callee != function:
+                    tokens.extend(self.tokens_of(callee, depth + 1))
+        return tokens
 
 
 # --- MLD521 -------------------------------------------------------------------------------------
@@ -852,6 +1029,7 @@ class NoGradMissing(_EvaluationFlow):
         r"\.eval\(\)|\.train\((?:mode\s*=\s*)?False|^[ \t]*[\w.]+[ \t]*=[^\n]*from_pretrained\(",
         re.MULTILINE,
     )
+    skip_paths = TEST_FILES
     code = "MLD521"
     name = "no-grad-missing"
     category = "ml-api-misuse"
@@ -863,7 +1041,9 @@ class NoGradMissing(_EvaluationFlow):
         "`torch.inference_mode()`: autograd records every forward pass for nothing."
     )
     what = (
-        "A forward pass (`model(x)`, `model.forward(x)`, `model.encode(x)`) on a network "
+        "A forward pass (`model(x)`, `model.forward(x)`, `model.encode(x)`, or a call of a "
+        "helper of the file that runs one on the network it is given, with autograd on, like "
+        "`greedy_decode(model, src)`) on a network "
         "known to be in eval mode at that point (`model.eval()` earlier in the function or "
         "notebook, a helper of the file that switches it, or `from_pretrained`), outside "
         "any `torch.no_grad()`, `torch.inference_mode()`, `torch.set_grad_enabled(...)` or "
@@ -886,7 +1066,9 @@ class NoGradMissing(_EvaluationFlow):
         "by a helper of the file) are judged; a network put in eval mode elsewhere is not. "
         "Gradient uses in other functions (a caller that backpropagates through the "
         "returned outputs) are not seen; saliency and adversarial code in eval mode usually "
-        "calls `backward()` or `autograd.grad` in the same loop and is left alone."
+        "calls `backward()` or `autograd.grad` in the same loop and is left alone. Test "
+        "files (`tests/`, `test_*.py`, `*_test.py`) are skipped: their small forward passes "
+        "compare outputs, and the memory autograd keeps there does not matter."
     )
     examples = (
         BAD(
@@ -930,6 +1112,30 @@ class NoGradMissing(_EvaluationFlow):
             def predict(model, loader):
                 validate(model, loader)
                 return [model(x).argmax(1) for x, _ in loader]
+            """,
+            expect=1,
+        ),
+        BAD(
+            """
+            import torch
+
+            def greedy_decode(model, src, max_len):
+                memory = model.encode(src)
+                ys = src[:1]
+                for _ in range(max_len):
+                    ys = torch.cat([ys, model.decode(ys, memory).argmax(-1)[-1:]])
+                return ys
+
+            def generate_with_cache(model, idx, steps):
+                for _ in range(steps):
+                    with torch.no_grad():
+                        idx = torch.cat([idx, model(idx)[:, -1:].argmax(-1)], dim=1)
+                return idx
+
+            def translate(model, sentences):
+                model.eval()
+                cached = [generate_with_cache(model, s, 20) for s in sentences]
+                return [greedy_decode(model, s, 50) for s in sentences]
             """,
             expect=1,
         ),
@@ -990,14 +1196,23 @@ class NoGradMissing(_EvaluationFlow):
     def __init__(self, context: Any, options: Any) -> None:
         super().__init__(context, options)
         #: Candidates that passed the local checks: (node, text, scope qualname, scope kind).
-        self.pending: list[tuple[cst.CSTNode, str, str, str]] = []
+        self.pending: list[tuple[cst.CSTNode, str, str, str, Any]] = []
 
     def on_forward(self, node: cst.Call, text: str, method: str, mode: Mode | None) -> None:
         if method == _GENERATE or mode is None or mode.state != EVAL:
             return
         if self.scope.notes.get("grad_off") or grad_handled(self.context.resolver.contexts):
             return
-        candidate = (node, text, mode)
+        self._candidate((node, text, None))
+
+    def on_call(self, site: CallSite) -> None:
+        if self.scope.notes.get("grad_off") or grad_handled(self.context.resolver.contexts):
+            return
+        for slot, (text, mode) in site.args.items():
+            if mode is not None and mode.state == EVAL:
+                self._candidate((site.node, text, (site, slot)))
+
+    def _candidate(self, candidate: tuple[cst.CSTNode, str, Any]) -> None:
         loops = self.scope.loops
         holder = loops[-1].notes if loops else self.scope.notes
         holder.setdefault("inference", []).append(candidate)
@@ -1012,19 +1227,36 @@ class NoGradMissing(_EvaluationFlow):
     def _settle(self, candidates: Any, events: list[Event], scope: Scope) -> None:
         if not candidates or any(e.kind == "grad" for e in events):
             return
-        for node, text, _ in candidates:
-            self.pending.append((node, text, scope.qualname, scope.kind))
+        for node, text, via in candidates:
+            self.pending.append((node, text, scope.qualname, scope.kind, via))
 
     def module_done(self, scope: Scope) -> None:
         self._settle(scope.notes.get("inference", ()), scope.events, scope)
         guarded = {key for site in self.sites if site.no_grad for key in site.keys}
-        for node, text, where, kind in self.pending:
-            if kind == "function" and where in guarded:
+        reported: set[int] = set()
+        for node, text, where, kind, via in self.pending:
+            if (kind == "function" and where in guarded) or id(node) in reported:
                 continue
-            self.report(
-                node,
-                f"`{text}` is in eval mode but this forward pass runs with autograd on: every "
-                "activation is kept for a backward pass that never comes. Wrap the "
-                "evaluation in `with torch.no_grad():` (or `torch.inference_mode()`).",
-                basis=f"{where}|{self.context.node_source(node)}",
-            )
+            if via is None:
+                message = (
+                    f"`{text}` is in eval mode but this forward pass runs with autograd on: "
+                    "every activation is kept for a backward pass that never comes. Wrap the "
+                    "evaluation in `with torch.no_grad():` (or `torch.inference_mode()`)."
+                )
+            else:
+                site, slot = via
+                callee = self.callee(site.keys)
+                if callee is None:
+                    continue
+                index = slot if isinstance(slot, int) else self.summaries[callee].params.get(slot)
+                if index is None or index not in self.forwards_of(callee):
+                    continue
+                short = callee.rpartition(".")[2]
+                message = (
+                    f"`{text}` is in eval mode and `{short}()` runs its forward pass with "
+                    "autograd on: every activation is kept for a backward pass that never "
+                    "comes. Wrap the call in `with torch.no_grad():` (or "
+                    "`torch.inference_mode()`)."
+                )
+            reported.add(id(node))
+            self.report(node, message, basis=f"{where}|{self.context.node_source(node)}")

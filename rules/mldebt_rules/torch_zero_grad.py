@@ -47,9 +47,11 @@ class ZeroGradMissing(FlowRule):
         "`p.grad.zero_()`), or a clearing call runs unconditionally between the backward pass "
         "and the step that should use its gradients. The innermost loop holding both the "
         "backward pass and the step is the training loop; clearing only before it (once per "
-        "epoch, or once before training) does not count. An optimizer is a value the resolver "
-        "knows to be one (`torch.optim.*`) or a receiver named like one (`optimizer`, `opt_g`, "
-        "`self.optim`)."
+        "epoch, or once before training) does not count. The same holds for a step function "
+        "(`train_step()`) that a loop of the file calls, and for an LBFGS closure passed to "
+        "`step()`; a clearing call between `backward()` and `step()` is reported anywhere, in "
+        "a loop or not. An optimizer is a value the resolver knows to be one (`torch.optim.*`) "
+        "or a receiver named like one (`optimizer`, `opt_g`, `self.optim`)."
     )
     why = (
         "Zhang et al. (CAIN 2022), *Gradients Not Cleared before Backward Propagation*: "
@@ -59,10 +61,11 @@ class ZeroGradMissing(FlowRule):
         "and the step does nothing. Both fail silently: the loss just looks bad."
     )
     limits = (
-        "Gradients cleared inside a helper the loop calls (`train_step()` that only zeroes) "
-        "are not seen, but then the backward pass is usually in that helper too and the loop "
-        "is not inspected. Gradient accumulation with `step()` and `zero_grad()` under the "
-        "same `if (i + 1) % accum == 0:` is recognised as correct; a clearing call inside a "
+        "Helpers are followed one level within the file: a loop calling `reset_grad()` "
+        "clears, and a `train_step()` that steps without clearing is reported only when a "
+        "loop of the file calls it with nothing clearing around the call. Gradient "
+        "accumulation with `step()` and `zero_grad()` under the same "
+        "`if (i + 1) % accum == 0:` is recognised as correct; a clearing call inside a "
         "condition between `backward()` and `step()` (skipping a batch whose loss is NaN) is "
         "not reported. Optimizers whose `step()` clears gradients itself (DeepSpeed engines) "
         "are not named like optimizers and are not inspected. Two optimizers over the same "
@@ -135,6 +138,59 @@ class ZeroGradMissing(FlowRule):
                         self.opt_g.step()
             """,
             expect=1,
+        ),
+        BAD(
+            """
+            import torch
+
+            def train_step(model, batch, optimizer):
+                loss = model(**batch).loss
+                loss.backward()
+                optimizer.step()
+                return loss.item()
+
+            def fine_tune(model, loader, optimizer, epochs=3):
+                for epoch in range(epochs):
+                    for batch in loader:
+                        train_step(model, batch, optimizer)
+
+            def sgd_probe(w, x, y, opt):
+                loss = ((x @ w - y) ** 2).mean()
+                loss.backward()
+                opt.zero_grad()
+                opt.step()
+            """,
+            expect=2,
+        ),
+        BAD(
+            """
+            import torch
+
+            optimizer = torch.optim.LBFGS(seq.parameters(), lr=0.8)
+            for i in range(15):
+                def closure():
+                    loss = criterion(seq(inputs), target)
+                    loss.backward()
+                    return loss
+                optimizer.step(closure)
+            """,
+            expect=1,
+        ),
+        GOOD(
+            """
+            import torch
+
+            class Trainer:
+                def _run_batch(self, source, targets):
+                    loss = self.criterion(self.model(source), targets)
+                    loss.backward()
+                    self.optimizer.step()
+
+                def _run_epoch(self):
+                    for source, targets in self.train_data:
+                        self.optimizer.zero_grad()
+                        self._run_batch(source, targets)
+            """
         ),
         GOOD(
             """
@@ -224,6 +280,13 @@ class ZeroGradMissing(FlowRule):
         self.clearing: set[str] = set()
         #: Steps with nothing clearing their gradients, decided once every helper is known.
         self.pending: list[tuple[Event, Event, Loop, Scope, list[str]]] = []
+        #: Functions that step an optimizer after a backward pass, clearing nothing, outside
+        #: any loop of theirs (``train_step()``): (function, step, backward).
+        self.stepping: list[tuple[str, Event, Event]] = []
+        #: Functions with a backward pass and neither a step nor a clear (LBFGS closures).
+        self.backward_only: dict[str, Event] = {}
+        #: Every loop: (loop, its scope, helper calls in it, whether it clears gradients).
+        self.loop_calls: list[tuple[Loop, Scope, list[Event], bool]] = []
 
     def visit_Call(self, node: cst.Call) -> None:
         method = call_method(node)
@@ -267,19 +330,24 @@ class ZeroGradMissing(FlowRule):
         if kind in (kinds.SCHEDULER, kinds.MODULE):
             return
         text = text_of(receiver)
-        if kind == kinds.OPTIMIZER and text is not None:
-            self.note("step", node, text, {})
-            return
         first = positional(node, 0)
-        if first is not None:  # scaler.step(optimizer)
+        key = None
+        if kind == kinds.OPTIMIZER and text is not None:
+            key = text
+        elif first is not None:  # scaler.step(optimizer)
             argument = text_of(first)
             if argument is not None and (
                 resolver.kind_of(first) == kinds.OPTIMIZER or optimizer_like(argument)
             ):
-                self.note("step", node, argument, {})
+                key = argument
+        elif text is not None and optimizer_like(text):
+            key = text
+        if key is None:
             return
-        if text is not None and optimizer_like(text):
-            self.note("step", node, text, {})
+        if isinstance(first, cst.Name) and first.value in self.backward_only:
+            # optimizer.step(closure): the closure's backward pass runs here
+            self.note("backward", self.backward_only[first.value].node, "closure()")
+        self.note("step", node, key, {})
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
         value = original_node.value
@@ -291,6 +359,9 @@ class ZeroGradMissing(FlowRule):
 
     def loop_done(self, loop: Loop, scope: Scope) -> None:
         events = loop.events
+        calls = [e for e in events if e.kind == "call"]
+        if calls:
+            self.loop_calls.append((loop, scope, calls, any(e.kind == "clear" for e in events)))
         backwards = [e for e in events if e.kind == "backward"]
         if not backwards:
             return
@@ -302,28 +373,87 @@ class ZeroGradMissing(FlowRule):
             relevant = [c for c in clears if _clears_for(c.key, step.key)]
             backward = _previous(backwards, step)
             if not relevant:
-                calls = [e.key for e in events if e.kind == "call"]
-                self.pending.append((step, backward, loop, scope, calls))
+                self.pending.append((step, backward, loop, scope, [c.key for c in calls]))
                 continue
             wiping = _between(relevant, backward, step)
             if wiping is not None:
-                self.report(
-                    wiping.node,
-                    f"`{_clear_text(wiping)}` runs between `{backward.key}` and "
-                    f"`{step.key}.step()`: it wipes the gradients just computed, so the step "
-                    "changes nothing. Clear the gradients before the forward pass or after "
-                    "the step.",
-                    related=[
-                        (backward.node, "gradients computed here"),
-                        (step.node, "and applied here"),
-                    ],
-                )
+                self._report_wiping(wiping, backward, step, scope)
 
     def scope_done(self, scope: Scope) -> None:
-        if scope.kind == "function" and any(e.kind == "clear" for e in scope.events):
+        if scope.kind != "function":
+            return
+        events = scope.events
+        if any(e.kind == "clear" for e in events):
             self.clearing.add(scope.qualname)
+        self._straight(scope, events)
+
+    def _straight(self, scope: Scope, events: list[Event]) -> None:
+        """Steps outside any loop of their function (or module): a clear between the
+        backward pass and the step wipes the gradients; a function that steps and clears
+        nothing is remembered, to be judged where a loop calls it."""
+        backwards = [e for e in events if e.kind == "backward"]
+        if not backwards:
+            return
+        clears = [e for e in events if e.kind == "clear"]
+        steps = [e for e in events if e.kind == "step"]
+        if scope.kind == "function" and not clears and not steps:
+            self.backward_only[scope.qualname.rpartition(".")[2]] = backwards[-1]
+        for step in steps:
+            if step.info.get("claimed"):
+                continue
+            step.info["claimed"] = True
+            before = [b for b in backwards if b.order < step.order]
+            if not before:
+                continue
+            backward = before[-1]
+            relevant = [c for c in clears if _clears_for(c.key, step.key)]
+            if not relevant:
+                if scope.kind == "function":
+                    self.stepping.append((scope.qualname, step, backward))
+                continue
+            wiping = _between(relevant, backward, step)
+            if wiping is not None:
+                self._report_wiping(wiping, backward, step, scope)
+
+    def _report_wiping(self, wiping: Event, backward: Event, step: Event, scope: Scope) -> None:
+        self.report(
+            wiping.node,
+            f"`{_clear_text(wiping)}` runs between `{backward.key}` and "
+            f"`{step.key}.step()`: it wipes the gradients just computed, so the step "
+            "changes nothing. Clear the gradients before the forward pass or after "
+            "the step.",
+            basis=f"{scope.qualname}|{self.context.node_source(wiping.node)}",
+            related=[
+                (backward.node, "gradients computed here"),
+                (step.node, "and applied here"),
+            ],
+        )
+
+    def _helper_steps(self) -> None:
+        """``train_step()`` steps and clears nothing, and a loop calls it clearing nothing."""
+        for function, step, backward in self.stepping:
+            short = function.rpartition(".")[2]
+            for _, _, calls, clears in self.loop_calls:
+                called = [c for c in calls if c.key in (function, short)]
+                if not called or clears or any(c.key in self.clearing for c in calls):
+                    continue
+                self.report(
+                    step.node,
+                    f"`{step.key}.step()` in `{short}()` applies gradients that nothing "
+                    f"clears, and a loop calls `{short}()` on every pass: `{backward.key}` "
+                    "adds to the gradients of every earlier call. Call "
+                    f"`{step.key}.zero_grad()` in `{short}()` before the backward pass.",
+                    basis=f"{function}|{self.context.node_source(step.node)}",
+                    related=[
+                        (backward.node, "gradients accumulate here"),
+                        (called[0].node, f"`{short}()` called in a loop here"),
+                    ],
+                )
+                break
 
     def module_done(self, scope: Scope) -> None:
+        self._straight(scope, scope.events)
+        self._helper_steps()
         for step, backward, loop, where, calls in self.pending:
             if any(call in self.clearing for call in calls):
                 continue  # a helper of this file clears them (reset_grad())

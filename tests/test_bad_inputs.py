@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from mldebt.api import analyse
+from mldebt.config import Config
 from mldebt.discovery import SourceFile
 
 GOOD_SIBLING = "x = 1  # TODO: still found next to bad files\n"
@@ -351,3 +352,36 @@ def test_nesting_too_deep_even_for_the_deep_stack_is_one_parse_error(
         ("deep.py", "MLD001", 4, 1, "too deeply nested to analyse"),
         ("good.py", "MLD701", 1, 8, "TODO comment: TODO: still found next to bad files"),
     ]
+
+
+PY2_STRINGS = r'''
+import argparse, os
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score
+
+parser = argparse.ArgumentParser()
+parser.add_argument("C:\Users", default="C:\Users\bob\data.csv", action="C:\Users")
+df = pd.read_csv("C:\Users\bob\x.csv")
+handle = open("C:\Users\y.txt", "C:\Users")
+df["C:\Users"] = 1
+FEATURES = ["C:\Users", "a"]
+df = df.rename(columns={"C:\Users": "b"})
+np.random.seed("C:\Users")
+score = f1_score(df.y, df.p, average="C:\Users")
+lookup = {"C:\Users": 1}["C:\Users"]
+__all__ = ["C:\Users"]
+
+def fit(x: "C:\Users"):
+    return x
+'''
+
+
+def test_string_literals_python_refuses_cost_nothing_but_themselves(tmp_path: Path) -> None:
+    """An old Python 2 script's "C:\\Users" is a truncated \\U escape to Python 3: libcst
+    parses it, but its value cannot be read. No rule and no fact extractor may give up on the
+    file because of it."""
+    (tmp_path / "legacy.py").write_text(PY2_STRINGS)
+    config = Config(root=tmp_path, select=["ALL"], preview=True)
+    result = analyse([tmp_path], config, use_cache=False, jobs=1)
+    assert [f.rule for f in result.findings if f.category == "analysis"] == []

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import libcst as cst
 
+from mldebt.literals import string_value
 from mldebt.resolve import Resolver
 from mldebt.resolve import kinds as k
 
@@ -29,10 +30,7 @@ def is_true(node: cst.BaseExpression | None) -> bool:
 
 def string(node: cst.BaseExpression | None) -> str | None:
     """The value of a plain (non-f) string literal."""
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
+    return string_value(node)
 
 
 def label(resolver: Resolver, node: cst.BaseExpression | None) -> str | None:

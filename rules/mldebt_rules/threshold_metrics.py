@@ -8,6 +8,7 @@ from typing import Any
 import libcst as cst
 
 from mldebt.findings import Severity
+from mldebt.literals import string_value
 from mldebt.resolve.kinds import keyword
 from mldebt.rule import BAD, GOOD, FileRule
 from mldebt_rules._seeding import is_test_module
@@ -259,14 +260,14 @@ class ThresholdDependentMetric(FileRule):
         if keyword(node, "labels") is not None or keyword(node, "num_class") is not None:
             self.multiclass = True
         average = keyword(node, "average")
-        if isinstance(average, cst.SimpleString) and average.evaluated_value == "binary":
+        if isinstance(average, cst.SimpleString) and string_value(average) == "binary":
             self.binary = True
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         if self.skip:
             return
-        value = node.evaluated_value
-        if not isinstance(value, str) or len(value) > 40:
+        value = string_value(node)
+        if value is None or len(value) > 40:
             return
         if _INDEPENDENT_STRINGS.match(value):
             self.independent = True

@@ -8,6 +8,7 @@ from typing import Any
 import libcst as cst
 
 from mldebt.findings import Severity
+from mldebt.literals import string_value
 from mldebt.resolve.kinds import DATAFRAME, SERIES, argument, keyword, positional
 from mldebt.rule import BAD, GOOD, FileRule
 from mldebt_rules._dataflow import mentions, sub_nodes
@@ -470,8 +471,7 @@ _RANDOM_WITH: dict[str, tuple[str, frozenset[str]]] = {
 
 def _literal(node: cst.BaseExpression | None) -> str | None:
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
+        return string_value(node)
     if isinstance(node, cst.Name):
         return node.value
     return None

@@ -8,6 +8,7 @@ from typing import Any
 import libcst as cst
 
 from mldebt.findings import Severity
+from mldebt.literals import string_value
 from mldebt.resolve.kinds import DATAFRAME, NDARRAY, SERIES, positional
 from mldebt.rule import BAD, GOOD, FileRule
 from mldebt_rules._dataflow import mentions, sub_nodes
@@ -69,10 +70,7 @@ _SET_OPERATORS = (cst.Subtract, cst.BitOr, cst.BitAnd, cst.BitXor)
 
 
 def _string(node: cst.BaseExpression | None) -> str | None:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
+    return string_value(node) if isinstance(node, cst.SimpleString) else None
 
 
 def _mentions_columns(node: cst.CSTNode) -> bool:

@@ -23,6 +23,7 @@ import libcst as cst
 from mldebt.facts import paths
 from mldebt.facts.apis import is_library
 from mldebt.facts.paths import WILD
+from mldebt.literals import string_value
 
 
 @dataclass(eq=False)
@@ -561,7 +562,8 @@ class _Names:
                 if (
                     isinstance(element, cst.DictElement)
                     and isinstance(element.key, cst.SimpleString)
-                    and element.key.evaluated_value == key.evaluated_value
+                    and string_value(element.key) is not None
+                    and string_value(element.key) == string_value(key)
                 ):
                     return self.flow.template(element.value, at)
         if isinstance(container, (cst.List, cst.Tuple)) and isinstance(key, cst.Integer):
@@ -648,8 +650,8 @@ def string_list(node: cst.BaseExpression | None) -> list[str] | None:
         value = element.value
         if not isinstance(value, cst.SimpleString):
             return None
-        text = value.evaluated_value
-        if not isinstance(text, str):
+        text = string_value(value)
+        if text is None:
             return None
         values.append(text)
     return values

@@ -8,6 +8,7 @@ import libcst as cst
 
 from mldebt.context import FileContext
 from mldebt.facts.model import Call, Definition, Import, ModuleFacts, module_name
+from mldebt.literals import string_value
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -196,10 +197,7 @@ def _strings(node: cst.BaseExpression) -> list[str] | None:
     values = []
     for element in node.elements:
         if isinstance(element.value, cst.SimpleString):
-            try:
-                evaluated = element.value.evaluated_value
-            except (SyntaxError, ValueError):  # an escape Python refuses: not a name
-                continue
-            if isinstance(evaluated, str):
+            evaluated = string_value(element.value)  # None: an escape Python refuses
+            if evaluated is not None:
                 values.append(evaluated)
     return values

@@ -32,6 +32,7 @@ from mldebt.facts.dataflow import (
     string_list,
 )
 from mldebt.facts.model import Artifact, Fit, Model, ModuleFacts, Signal, module_name
+from mldebt.literals import string_value
 from mldebt.resolve.kinds import type_kind
 from mldebt.resolve.names import canonical, import_bindings, package_of
 
@@ -472,20 +473,18 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
             if argument.keyword is not None:
                 key = argument.keyword.value
                 if key == "dest" and isinstance(argument.value, cst.SimpleString):
-                    value = argument.value.evaluated_value
-                    dest = value if isinstance(value, str) else dest
+                    dest = string_value(argument.value) or dest
                 elif key == "default":
                     default = argument.value
                 elif (
                     key == "action"
                     and default is None
-                    and isinstance(argument.value, cst.SimpleString)
-                    and argument.value.evaluated_value == "store_true"
+                    and string_value(argument.value) == "store_true"
                 ):
                     default = cst.Name("False")
                 continue
             if isinstance(argument.value, cst.SimpleString) and dest is None:
-                flag = argument.value.evaluated_value
+                flag = string_value(argument.value)
                 if isinstance(flag, str):
                     if flag.startswith("--"):
                         dest = flag[2:].replace("-", "_")
@@ -707,10 +706,8 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
         if mode == "open":
             mode_expr = _argument(node, spec.mode_arg) if spec.mode_arg else None
             text = spec.default_mode
-            if isinstance(mode_expr, cst.SimpleString) and isinstance(
-                mode_expr.evaluated_value, str
-            ):
-                text = mode_expr.evaluated_value
+            if isinstance(mode_expr, cst.SimpleString):
+                text = string_value(mode_expr) or text
             mode = "w" if _WRITE_MODES.search(text.replace("r+", "r")) else "r"
         if mode == "w" and handles:
             data = self._data_expr(node, spec, receiver)
@@ -1292,8 +1289,8 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
     def _column_names(self, key: cst.BaseExpression, at: At) -> set[str]:
         assert self.flow is not None
         if isinstance(key, cst.SimpleString):
-            text = key.evaluated_value
-            return {"s:" + text} if isinstance(text, str) else set()
+            text = string_value(key)
+            return {"s:" + text} if text is not None else set()
         strings = string_list(key)
         if strings is not None:
             return {"s:" + s for s in strings}
@@ -1308,10 +1305,9 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
                 defs = [d for d in self.flow.lookup(key.value, at) if d.how != "mutate"]
                 if defs and defs[-1].how == "assign":
                     value = defs[-1].value
-                    if isinstance(value, cst.SimpleString) and isinstance(
-                        value.evaluated_value, str
-                    ):
-                        found.add("s:" + value.evaluated_value)
+                    literal = string_value(value)
+                    if isinstance(value, cst.SimpleString) and literal is not None:
+                        found.add("s:" + literal)
                     for text in string_list(value) or []:
                         found.add("s:" + text)
             elif isinstance(key, cst.Attribute):
@@ -1334,17 +1330,10 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
                     for element in value.elements:
                         if isinstance(element, cst.DictElement):
                             for text in (element.key, element.value):
-                                if isinstance(text, cst.SimpleString) and isinstance(
-                                    text.evaluated_value, str
-                                ):
+                                name = string_value(text)
+                                if isinstance(text, cst.SimpleString) and name is not None:
                                     self._signals.append(
-                                        (
-                                            text.evaluated_value,
-                                            call,
-                                            at.scope.qualname,
-                                            "column",
-                                            False,
-                                        )
+                                        (name, call, at.scope.qualname, "column", False)
                                     )
                     continue
                 for token in self._column_names(value, at):

@@ -21,6 +21,8 @@ from typing import Protocol
 
 import libcst as cst
 
+from mldebt.literals import string_value
+
 WILD = "{}"
 HERE = "{here}"
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
@@ -210,8 +212,8 @@ def evaluate(node: cst.BaseExpression, names: Names, depth: int = 0) -> str | No
         return None
     depth += 1
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return literal(value) if isinstance(value, str) else None
+        value = string_value(node)
+        return literal(value) if value is not None else None
     if isinstance(node, cst.ConcatenatedString):
         left = evaluate(node.left, names, depth)
         right = evaluate(node.right, names, depth)

@@ -26,6 +26,7 @@ from typing import Any, Union
 
 import libcst as cst
 
+from mldebt.literals import string_value
 from mldebt.resolve import kinds
 from mldebt.resolve.kinds import Value
 from mldebt.resolve.names import canonical, import_bindings, module_imports, package_of
@@ -506,8 +507,8 @@ class Resolver:
         """The value an annotation promises: ``pd.DataFrame``, ``Optional[torch.Tensor]``,
         ``np.ndarray | None``, ``"nn.Module"``."""
         if isinstance(annotation, cst.SimpleString):
-            text = annotation.evaluated_value
-            if not isinstance(text, str) or len(text) > 200:
+            text = string_value(annotation)
+            if text is None or len(text) > 200:
                 return None
             try:
                 annotation = cst.parse_expression(text)

@@ -296,8 +296,9 @@ def test_the_model_of_an_analysis_uses_rule_remediation_and_module_facts(repo: P
     assert set(expected) == {"MLD701", "MLD201"}
     marker, block = expected["MLD701"].remediation(1), expected["MLD201"].remediation(2)
     assert model.debt_minutes == marker + block
-    assert lines_of_code(result) == {"pkg/mod.py": 6, "main.py": 1}  # non-blank lines
-    assert model.lines_of_code == result.summary.lines_of_code == 7
+    # lines of code: neither blank nor only a comment (the three comment lines do not count)
+    assert lines_of_code(result) == {"pkg/mod.py": 3, "main.py": 1}
+    assert model.lines_of_code == result.summary.lines_of_code == 4
     assert model.file("pkg/mod.py").churn == 1  # type: ignore[union-attr]
     assert [f.path for f in model.hotspots] == ["pkg/mod.py"]
 

@@ -171,7 +171,7 @@ class FactsCollector(cst.BatchableCSTVisitor):
             path=ctx.path,
             module=module_name(ctx.path),
             notebook=ctx.notebook,
-            lines_of_code=sum(1 for line in ctx.lines if line.strip()),
+            lines_of_code=_lines_of_code(ctx),
             imports=[
                 Import(module, name, alias, lines.get(node, 1), level)
                 for node, module, name, alias, level in self._imports
@@ -189,6 +189,13 @@ class FactsCollector(cst.BatchableCSTVisitor):
             dunder_all=self.dunder_all,
             main_guard=self.main_guard,
         )
+
+
+def _lines_of_code(ctx: FileContext) -> int:
+    """Lines holding code, as SonarQube counts them: neither blank nor only a comment."""
+    blank = sum(1 for line in ctx.lines if not line.strip())
+    comment_only = len({c.line for c in ctx.comments if c.own_line})
+    return max(0, len(ctx.lines) - blank - comment_only)
 
 
 def _strings(node: cst.BaseExpression) -> list[str] | None:

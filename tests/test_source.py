@@ -110,11 +110,35 @@ def test_neutralised_lines_keep_their_place_and_indentation() -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["a % b", "x = y % 3", "s = '%d' % n", "x != y", "ls = 1", "time.sleep(1)", "cd - 1"],
+    [
+        "a % b",
+        "x = y % 3",
+        "s = '%d' % n",
+        "x != y",
+        "ls = 1",
+        "time.sleep(1)",
+        "cd - 1",
+        "config = {",  # opens a dict over several lines: does not parse alone
+        "history = model.fit(",
+        "env += [",
+        "run (",
+    ],
 )
 def test_python_that_looks_like_ipython_is_left_alone(line: str) -> None:
     source = decode_notebook(nb({"cell_type": "code", "source": line}))
     assert source.text.split("\n")[0] == line
+
+
+def test_statements_over_several_lines_named_like_magics_stay_python() -> None:
+    cell = "config = {\n    'lr': 0.1,\n}\nhistory = model.fit(\n    x, y,\n)\n!pip install torch"
+    source = decode_notebook(nb({"cell_type": "code", "source": cell}))
+    assert source.text.split("\n")[:7] == [*cell.split("\n")[:6], "pass"]
+
+
+def test_a_cell_indented_as_a_whole_is_dedented_as_ipython_does() -> None:
+    cell = "  model.summary()\n  if ok:\n      fit()\n"
+    source = decode_notebook(nb({"cell_type": "code", "source": cell}))
+    assert source.text.split("\n")[:3] == ["model.summary()", "if ok:", "    fit()"]
 
 
 def test_foreign_cell_magics_are_blanked_and_remembered() -> None:

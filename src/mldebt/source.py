@@ -122,9 +122,12 @@ _PYTHON_CELL_MAGICS = frozenset(
 _LINE_MAGIC = re.compile(r"^(\s*)(?:([\w.\[\]'\", ]+?)\s*=\s*)?(?:%{1,2}|!{1,2}(?!=))\S")
 _HELP = re.compile(r"^(\s*)(?:\?{1,2}[\w.]+|[\w.]+\?{1,2})\s*$")
 # Magics IPython runs without the ``%`` (automagic), when the line is not Python anyway.
+# Never when an assignment, a call or a subscript follows the word: ``config = {`` or
+# ``history = model.fit(`` opening a statement over several lines does not parse alone.
 _AUTOMAGIC = re.compile(
     r"^(\s*)(?:pip|conda|mamba|cd|ls|mkdir|rm|cp|mv|cat|env|load_ext|reload_ext|autoreload"
-    r"|matplotlib|pylab|config|run|time|timeit|who|whos|reset|store|pwd|history)\s+\S"
+    r"|matplotlib|pylab|config|run|time|timeit|who|whos|reset|store|pwd|history)\s+"
+    r"(?!(?:[-+*/%&|^@]|//|\*\*|<<|>>)?=|[(\[{,:;])\S"
 )
 
 
@@ -147,7 +150,7 @@ def decode_notebook(data: bytes) -> Source:
     for index, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        cell_lines = _cell_lines(cell.get("source", cell.get("input", "")))
+        cell_lines = _dedent(_cell_lines(cell.get("source", cell.get("input", ""))))
         first = next((i for i, line in enumerate(cell_lines) if line.strip()), None)
         if first is not None and cell_lines[first].lstrip().startswith("%%"):
             magic = cell_lines[first].lstrip()[2:].split(maxsplit=1)
@@ -209,6 +212,16 @@ def _cell_lines(raw: object) -> list[str]:
         text = ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text.split("\n") if text else []
+
+
+def _dedent(lines: list[str]) -> list[str]:
+    """IPython runs a cell whose first line is indented with that indentation removed from
+    every line (its ``leading_indent`` cleanup); so do we, or the cell would not parse."""
+    first = next((line for line in lines if line.strip()), "")
+    indent = first[: len(first) - len(first.lstrip(" \t"))]
+    if not indent:
+        return lines
+    return [line[len(indent) :] if line.startswith(indent) else line for line in lines]
 
 
 def _neutralise(line: str) -> str:

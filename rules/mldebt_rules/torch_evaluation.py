@@ -1234,6 +1234,9 @@ class NoGradMissing(_EvaluationFlow):
         self._settle(scope.notes.get("inference", ()), scope.events, scope)
         guarded = {key for site in self.sites if site.no_grad for key in site.keys}
         reported: set[int] = set()
+        # One finding per helper and network: calling `predict(model, x)` for five examples
+        # is one habit to fix, so the later calls are the first one's related locations.
+        helper_calls: dict[tuple[str, str], list[cst.CSTNode]] = {}
         for node, text, where, kind, via in self.pending:
             if (kind == "function" and where in guarded) or id(node) in reported:
                 continue
@@ -1251,12 +1254,20 @@ class NoGradMissing(_EvaluationFlow):
                 index = slot if isinstance(slot, int) else self.summaries[callee].params.get(slot)
                 if index is None or index not in self.forwards_of(callee):
                     continue
-                short = callee.rpartition(".")[2]
-                message = (
-                    f"`{text}` is in eval mode and `{short}()` runs its forward pass with "
-                    "autograd on: every activation is kept for a backward pass that never "
-                    "comes. Wrap the call in `with torch.no_grad():` (or "
-                    "`torch.inference_mode()`)."
-                )
+                reported.add(id(node))
+                helper_calls.setdefault((callee, text), []).append(node)
+                continue
             reported.add(id(node))
             self.report(node, message, basis=f"{where}|{self.context.node_source(node)}")
+        for (callee, text), calls in helper_calls.items():
+            short = callee.rpartition(".")[2]
+            more = f" ({len(calls)} such calls)" if len(calls) > 1 else ""
+            message = (
+                f"`{text}` is in eval mode and `{short}()` runs its forward pass with "
+                f"autograd on{more}: every activation is kept for a backward pass that never "
+                "comes. Wrap the call in `with torch.no_grad():` (or "
+                "`torch.inference_mode()`), or decorate the helper with `@torch.no_grad()`."
+            )
+            related = [(call, f"`{short}()` called again here") for call in calls[1:]]
+            basis = f"{callee}|{text}"
+            self.report(calls[0], message, basis=basis, related=related)

@@ -698,7 +698,10 @@ class ImplicitHyperparameters(FileRule):
                 return None
         else:
             return None
-        return f"`{name}` optimizer without a learning rate: its default is rarely right"
+        return (
+            f"`{name}` optimizer without a learning rate: the framework's default stands in "
+            "for the most tuned hyper-parameter of training; write it out"
+        )
 
     def leave_Module(self, original_node: cst.Module) -> None:
         for key, (node, message) in self.candidates.items():

@@ -85,6 +85,24 @@ def test_the_scripts_own_folder_is_here(expression: str) -> None:
     assert template_of(source) == "{here}/data/x.csv"
 
 
+@pytest.mark.parametrize(
+    "expression",
+    [
+        'Path(__file__).resolve().parents[1] / "data" / "x.csv"',
+        'Path(__file__).parent.parent / "data/x.csv"',
+        'os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "x.csv")',
+    ],
+)
+def test_the_folder_above_the_script_is_here_and_up(expression: str) -> None:
+    source = f"""
+        import os
+        from pathlib import Path
+        import pandas as pd
+        df = pd.read_csv({expression})
+    """
+    assert template_of(source) == "{here}/../data/x.csv"
+
+
 def test_f_strings_format_and_percent_with_known_and_unknown_parts() -> None:
     source = """
         import pandas as pd

@@ -115,6 +115,8 @@ def dirname(template: str) -> str:
     """The parent folder: ``{here}/x.py`` -> ``{here}``; ``a/b`` -> ``a``; ``x`` -> ``.``."""
     if template.endswith("/") and len(template) > 1:
         template = template[:-1]
+    if template == HERE or (template.startswith(HERE) and template.endswith("/..")):
+        return template + "/.."  # ``Path(__file__).parent.parent``: the folder above
     cut = _last_separator(template)
     if cut < 0:
         return "." if "{" not in template else WILD
@@ -458,8 +460,21 @@ def _format(base: str, node: cst.Call, names: Names, depth: int) -> str:
 
 
 def _subscript(node: cst.Subscript, names: Names, depth: int) -> str | None:
-    """``sys.argv[1]`` is unknown; ``PATHS["train"]`` is asked of the names."""
+    """``sys.argv[1]`` is unknown; ``Path(__file__).parents[1]`` is two folders up;
+    ``PATHS["train"]`` is asked of the names."""
     target = node.value
+    if isinstance(target, cst.Attribute) and target.attr.value == "parents":
+        index = node.slice[0].slice if len(node.slice) == 1 else None
+        base = evaluate(target.value, names, depth)
+        if (
+            base is not None
+            and isinstance(index, cst.Index)
+            and isinstance(index.value, cst.Integer)
+        ):
+            for _ in range(int(index.value.value, 0) + 1):
+                base = dirname(base)
+            return base
+        return None
     if (isinstance(target, cst.Name) and target.value == "argv") or (
         isinstance(target, cst.Attribute) and target.attr.value == "argv"
     ):

@@ -29,6 +29,20 @@ def test_an_estimator_fit_on_a_read_artifact_and_saved() -> None:
     assert model.saved_to == (1,)
 
 
+def test_a_model_pickled_through_an_open_file_is_saved_to_that_file() -> None:
+    facts = ml_facts("""
+        import pickle
+        from sklearn.linear_model import LogisticRegression
+        clf = LogisticRegression(C=1.0)
+        clf.fit(X, y)
+        with open("artifacts/ranker.pkl", "wb") as fh:
+            pickle.dump(clf, fh)
+    """)
+    (model,) = facts.models
+    (written,) = model.saved_to
+    assert facts.artifacts[written].template == "artifacts/ranker.pkl"
+
+
 def test_a_loaded_model_whose_predictions_are_written() -> None:
     facts = ml_facts("""
         import joblib

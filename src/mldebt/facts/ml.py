@@ -711,10 +711,14 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
             mode = "w" if _WRITE_MODES.search(text.replace("r+", "r")) else "r"
         if mode == "w" and handles:
             data = self._data_expr(node, spec, receiver)
+            models = self._models_in(data, at) if data is not None else ()
             for handle in handles:
-                self._artifacts[int(handle[2:])].inputs |= (
+                index = int(handle[2:])
+                self._artifacts[index].inputs |= (
                     flow.deps(data, at) if data is not None else _EMPTY
                 )
+                for model in models:  # pickle.dump(clf, fh) with fh = open(path, "wb")
+                    self._models[model].saved_to.add(index)
             return frozenset(handles)
         template = flow.template(path_expr, at)
         read = frozenset(t for t in path_deps if t.startswith("a:"))

@@ -283,6 +283,7 @@ def unseeded_generator(qualname: str, call: cst.Call) -> bool:
 class _Seed:
     families: frozenset[str]
     order: int
+    node: cst.Call | None = None
 
 
 @dataclass
@@ -295,6 +296,7 @@ class Pending:
     order: int
     message: str
     in_main: bool = False  # directly under ``if __name__ == "__main__":``
+    conditional: bool = False  # inside an ``if`` (other than the main guard)
 
 
 _MAIN = "<main>"
@@ -327,6 +329,12 @@ class SeedTracker:
     classes: set[str] = field(default_factory=set)
     #: Functions defined inside the main block (helpers of a self-test).
     main_helpers: set[str] = field(default_factory=set)
+    #: Judged code in functions this file never runs and that seed nothing of its family:
+    #: (rule code, item). Whoever runs them decides (the cross-module rule, MLD606).
+    library: list[tuple[str, Pending]] = field(default_factory=list)
+    has_main: bool = False
+    #: The ``if`` statements open at this point of the walk (ids; the rules share them).
+    _open_ifs: list[int] = field(default_factory=list)
     _main: cst.If | None = None
     _order: int = 0
     _last_call: cst.Call | None = None
@@ -360,6 +368,8 @@ class SeedTracker:
 
     def on_if(self, node: cst.If) -> None:
         """Notice ``if __name__ == "__main__":`` at module level (from ``visit_If``)."""
+        if not self._open_ifs or self._open_ifs[-1] != id(node):
+            self._open_ifs.append(id(node))
         test = node.test
         if (
             self._main is None
@@ -369,6 +379,7 @@ class SeedTracker:
             and test.left.value == "__name__"
         ):
             self._main = node
+            self.has_main = True
 
     @property
     def in_main(self) -> bool:
@@ -376,6 +387,8 @@ class SeedTracker:
         return self._main is not None and not self.function
 
     def leave_if(self, node: cst.If) -> None:
+        if self._open_ifs and self._open_ifs[-1] == id(node):
+            self._open_ifs.pop()
         if node is self._main:
             self._main = None
 
@@ -406,11 +419,14 @@ class SeedTracker:
             elif defined is None and looks_like_seeder(qualname):
                 families = _ALL
         if families:
-            self.seeds.setdefault(self.function, []).append(_Seed(families, order))
+            self.seeds.setdefault(self.function, []).append(_Seed(families, order, call))
 
     def judge(self, node: cst.CSTNode, family: str, message: str) -> Pending:
         """Code at this point that needs a seed of ``family``: keep it for :meth:`unseeded`."""
-        return Pending(node, family, self.function, self.next_order(), message, self.in_main)
+        guards = len(self._open_ifs) - (self._main is not None)
+        return Pending(
+            node, family, self.function, self.next_order(), message, self.in_main, guards > 0
+        )
 
     def seeds_of_function(self, qualname: str) -> frozenset[str]:
         found: set[str] = set()
@@ -453,6 +469,41 @@ class SeedTracker:
                 todo.extend(f for f in self.functions if f.startswith(prefix))
             todo.extend(self.calls.get(name, ()))
         return seen & self.functions
+
+    def keep_library(self, code: str, pending: list[Pending]) -> None:
+        """Remember the judged code of functions the file never runs itself (and which
+        seed nothing of the family): another module may run them."""
+        reachable = self.reachable()
+        for item in pending:
+            if (
+                item.scope
+                and not item.conditional  # `if self.augment:` depends on how it is called
+                and item.scope not in reachable
+                and not self._covered_in_library(item)
+            ):
+                self.library.append((code, item))
+
+    def _covered_in_library(self, item: Pending) -> bool:
+        """A seed that runs before ``item`` whoever calls it: earlier in its function, at
+        the module's level (run at import), or in a method of its class (the object was
+        built first). A seeding helper beside it proves nothing: it may never run."""
+        family = item.family
+        if self.seeded_before(family, item.scope, item.order):
+            return True
+        if any(family in seed.families for seed in self.seeds.get("", ())):
+            return True
+        owner = item.scope.rpartition(".")[0]
+        while owner and owner not in self.classes:
+            owner = owner.rpartition(".")[0]
+        if not owner:
+            return False
+        prefix = owner + "."
+        return any(
+            family in seed.families
+            for name, seeds in self.seeds.items()
+            if name.startswith(prefix)
+            for seed in seeds
+        )
 
     def unseeded(self, pending: list[Pending]) -> list[Pending]:
         """The judged code that no seed covers, once the walk is over."""

@@ -89,6 +89,7 @@ class _SeedAware(FileRule):
             return
         for item in self.seeds.unseeded(self.pending):
             self.report(item.node, item.message)
+        self.seeds.keep_library(self.code, self.pending)
 
 
 # Draws that pick one element or index (often a sample to show).
@@ -365,6 +366,15 @@ class UnseededRandomness(_SeedAware):
             if place is not None and self._for_display(*place):
                 continue
             self.report(item.node, item.message)
+        self.seeds.keep_library(
+            self.code,
+            [
+                item
+                for item in self.pending
+                if (place := self.places.get(id(item.node))) is None
+                or not self._for_display(*place)
+            ],
+        )
 
     def _for_display(self, scope: str, statement: int, pick: bool) -> bool:
         """Random numbers next to plotting code: something to look at, not to learn from —

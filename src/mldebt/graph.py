@@ -224,6 +224,8 @@ class ProjectGraph:
         self._suffixes: dict[str, list[ModuleFacts]] | None = None
         self._defined: dict[str, set[str]] = {}
         self._callers: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        #: (path, scope) -> [((callee path, callee qualname), line of the call)]
+        self._callees: dict[tuple[str, str], list[tuple[tuple[str, str], int]]] = {}
         self._flow_memo: dict[tuple[str, str], _Flow] = {}
         self._executors: dict[tuple[str, str], set[str]] = {}
         self._spelling: dict[str, str] = {}
@@ -421,6 +423,7 @@ class ProjectGraph:
                     continue
                 callee, target = found
                 callers.setdefault(callee, set()).add((path, scope))
+                self._callees.setdefault((path, scope), []).append((callee, call.line))
                 source = sources.get(scope)
                 if source is None:
                     source = sources[scope] = (
@@ -444,6 +447,15 @@ class ProjectGraph:
     def callers(self, path: str, qualname: str) -> set[tuple[str, str]]:
         """(path, scope) of every call of the definition ``qualname`` of module ``path``."""
         return self._callers.get((path, qualname), set())
+
+    def callees(self, path: str, scope: str) -> list[tuple[tuple[str, str], int]]:
+        """((path, qualname), line) of every call from ``scope`` of module ``path`` (``""``:
+        its module-level code) to a definition of the project, in source order."""
+        return self._callees.get((path, scope), [])
+
+    def definitions(self, path: str) -> set[str]:
+        """Qualified names of the functions and classes module ``path`` defines."""
+        return self._defined.get(path, set())
 
     def executors(self, path: str, scope: str) -> set[str]:
         """The modules that run code of ``scope`` in module ``path``: the module itself for

@@ -224,6 +224,75 @@ class PipelineJungle(ProjectRule):
                 """,
             }
         ),
+        BAD(
+            {
+                "notebooks/01_cleaning.ipynb": """
+                    # %%
+                    import pandas as pd
+
+                    sales = pd.read_csv("../data/raw/sales.csv", parse_dates=["date"])
+                    # %%
+                    sales = sales.dropna(subset=["store_id"]).query("units >= 0")
+                    sales.to_parquet("../data/interim/sales_clean.parquet")
+                """,
+                "notebooks/02_features.ipynb": """
+                    # %%
+                    import pandas as pd
+
+                    sales = pd.read_parquet("../data/interim/sales_clean.parquet")
+                    # %%
+                    sales["dow"] = sales["date"].dt.dayofweek
+                    sales["lag_7"] = sales.groupby("store_id")["units"].shift(7)
+                    sales.to_parquet("../data/processed/sales_features.parquet")
+                """,
+                "notebooks/03_model.ipynb": """
+                    # %%
+                    import pandas as pd
+                    from sklearn.ensemble import HistGradientBoostingRegressor
+
+                    df = pd.read_parquet("../data/processed/sales_features.parquet")
+                    model = HistGradientBoostingRegressor(random_state=0)
+                    model.fit(df[["dow", "lag_7"]], df["units"])
+                """,
+            },
+            expect=1,
+        ),
+        BAD(
+            {
+                "src/paths.py": """
+                    from pathlib import Path
+
+                    ROOT = Path(__file__).resolve().parents[1]
+                    INTERIM = ROOT / "data" / "interim"
+                """,
+                "src/prepare.py": """
+                    import os
+
+                    import pandas as pd
+                    from paths import INTERIM, ROOT
+
+                    events = pd.read_json(os.path.join(ROOT, "data", "raw", "events.jsonl"), lines=True)
+                    events.to_parquet(INTERIM / "events.parquet")
+                """,
+                "src/sessions.py": """
+                    import pandas as pd
+                    from paths import INTERIM
+
+                    events = pd.read_parquet(INTERIM / "events.parquet")
+                    sessions = events.groupby("session_id").agg(n=("event", "size"))
+                    sessions.to_parquet(INTERIM / "sessions.parquet")
+                """,
+                "src/train.py": """
+                    import pandas as pd
+                    from paths import INTERIM
+                    from sklearn.linear_model import LogisticRegression
+
+                    sessions = pd.read_parquet(INTERIM / "sessions.parquet")
+                    clf = LogisticRegression(max_iter=500).fit(sessions[["n"]], sessions["bought"])
+                """,
+            },
+            expect=1,
+        ),
     )
 
     def check(self) -> None:
@@ -394,6 +463,109 @@ class ArtifactWrittenTwice(ProjectRule):
                 """,
             }
         ),
+        BAD(
+            {
+                "settings.py": """
+                    OOF_PATH = "work/oof.npy"
+                """,
+                "train_lgb.py": """
+                    import lightgbm as lgb
+                    import numpy as np
+                    import pandas as pd
+                    import settings
+
+                    train = pd.read_parquet("work/train.parquet")
+                    model = lgb.LGBMClassifier(n_estimators=500, random_state=0)
+                    model.fit(train.drop(columns="target"), train["target"])
+                    np.save(settings.OOF_PATH, model.predict_proba(train.drop(columns="target")))
+                """,
+                "train_xgb.py": """
+                    import numpy as np
+                    import pandas as pd
+                    import xgboost as xgb
+                    from settings import OOF_PATH
+
+                    train = pd.read_parquet("work/train.parquet")
+                    model = xgb.XGBClassifier(n_estimators=500, random_state=0)
+                    model.fit(train.drop(columns="target"), train["target"])
+                    np.save(OOF_PATH, model.predict_proba(train.drop(columns="target")))
+                """,
+                "blend.py": """
+                    import numpy as np
+                    from settings import OOF_PATH
+
+                    oof = np.load(OOF_PATH)
+                """,
+            },
+            expect=1,
+        ),
+        BAD(
+            {
+                "notebooks/features.ipynb": """
+                    # %%
+                    import pandas as pd
+
+                    df = pd.read_csv("../data/raw/loans.csv")
+                    # %%
+                    df["income_per_loan"] = df["income"] / df["n_loans"].clip(lower=1)
+                    df.to_csv("../data/processed/features.csv", index=False)
+                """,
+                "src/build_features.py": """
+                    import pandas as pd
+
+                    df = pd.read_csv("data/raw/loans.csv")
+                    df["income_per_loan"] = df["income"] / df["n_loans"]
+                    df["debt_ratio"] = df["debt"] / df["income"]
+                    df.to_csv("data/processed/features.csv", index=False)
+                """,
+                "src/train.py": """
+                    import pandas as pd
+
+                    df = pd.read_csv("data/processed/features.csv")
+                """,
+            },
+            expect=1,
+        ),
+        GOOD(
+            {
+                "utils.py": """
+                    import pandas as pd
+
+                    def save_features(df: pd.DataFrame) -> None:
+                        df.to_parquet("work/features.parquet")
+                """,
+                "features_train.py": """
+                    import pandas as pd
+                    from utils import save_features
+
+                    save_features(pd.read_csv("data/raw/train.csv").fillna(0))
+                """,
+                "features_refresh.py": """
+                    import pandas as pd
+                    from utils import save_features
+
+                    save_features(pd.read_csv("data/raw/latest.csv").fillna(0))
+                """,
+            }
+        ),
+        GOOD(
+            {
+                "train_lgb.py": """
+                    import numpy as np
+                    import pandas as pd
+
+                    train = pd.read_parquet("work/train.parquet")
+                    np.save("work/oof_lgb.npy", train["target"].to_numpy())
+                """,
+                "train_xgb.py": """
+                    import numpy as np
+                    import pandas as pd
+
+                    train = pd.read_parquet("work/train.parquet")
+                    np.save("work/oof_xgb.npy", train["target"].to_numpy())
+                """,
+            }
+        ),
     )
 
     def check(self) -> None:
@@ -527,6 +699,76 @@ class ReadBeforeWritten(ProjectRule):
 
                     weights = np.load("work/blend_weights.npy")
                     np.save("work/final.npy", np.load("work/oof.npy") * weights[0])
+                """,
+            }
+        ),
+        BAD(
+            {
+                "notebooks/02_train.ipynb": """
+                    # %%
+                    import pandas as pd
+                    from sklearn.linear_model import LogisticRegression
+
+                    train = pd.read_parquet("features.parquet")
+                    # %%
+                    keep = pd.read_csv("selected_columns.csv")["column"].tolist()
+                    model = LogisticRegression(max_iter=1000).fit(train[keep], train["label"])
+                """,
+                "notebooks/03_selection.ipynb": """
+                    # %%
+                    import pandas as pd
+
+                    train = pd.read_parquet("features.parquet")
+                    corr = train.corr()["label"].abs().sort_values(ascending=False)
+                    # %%
+                    pd.DataFrame({"column": corr.index[1:21]}).to_csv("selected_columns.csv")
+                """,
+            },
+            expect=1,
+        ),
+        GOOD(
+            {
+                "01_download.py": """
+                    import pandas as pd
+
+                    pd.read_csv("https://example.org/rates.csv").to_parquet("work/rates.parquet")
+                """,
+                "02_clean.py": """
+                    import pandas as pd
+
+                    rates = pd.read_parquet("work/rates.parquet").dropna()
+                    rates.to_parquet("work/rates_clean.parquet")
+                """,
+                "03_train.py": """
+                    import pandas as pd
+
+                    rates = pd.read_parquet("work/rates_clean.parquet")
+                """,
+            }
+        ),
+        GOOD(
+            {
+                "03_embed.py": """
+                    import os
+                    import pickle
+
+                    import pandas as pd
+
+                    CACHE = "work/embeddings.pkl"
+                    if os.path.exists(CACHE):
+                        with open(CACHE, "rb") as fh:
+                            embeddings = pickle.load(fh)
+                    else:
+                        texts = pd.read_parquet("work/texts.parquet")["text"]
+                        embeddings = {t: len(t) for t in texts}
+                        with open(CACHE, "wb") as fh:
+                            pickle.dump(embeddings, fh)
+                """,
+                "04_train.py": """
+                    import pickle
+
+                    with open("work/embeddings.pkl", "rb") as fh:
+                        embeddings = pickle.load(fh)
                 """,
             }
         ),
@@ -673,6 +915,84 @@ class OrphanIntermediate(ProjectRule):
                     model = LinearRegression().fit(df[["price"]], df["units"])
                     joblib.dump(model, "models/interim/lr.joblib")
                     df.assign(pred=model.predict(df[["price"]])).to_csv("data/processed/predictions.csv")
+                """,
+            }
+        ),
+        BAD(
+            {
+                "notebooks/01_merge.ipynb": """
+                    # %%
+                    import pandas as pd
+
+                    orders = pd.read_csv("../data/raw/orders.csv")
+                    users = pd.read_csv("../data/raw/users.csv")
+                    # %%
+                    merged = orders.merge(users, on="user_id", how="left", validate="m:1")
+                    merged.to_csv("../data/interim/orders_users_merged.csv", index=False)
+                    merged.dropna().to_parquet("../data/interim/orders_clean.parquet")
+                """,
+                "notebooks/02_model.ipynb": """
+                    # %%
+                    import pandas as pd
+
+                    df = pd.read_parquet("../data/interim/orders_clean.parquet")
+                """,
+            },
+            expect=1,
+        ),
+        BAD(
+            {
+                "text_utils.py": """
+                    import numpy as np
+                    from sklearn.feature_extraction.text import TfidfVectorizer
+
+                    def vectorise(texts):
+                        matrix = TfidfVectorizer(min_df=2).fit_transform(texts).toarray()
+                        np.save("cache/tfidf_matrix.npy", matrix)
+                        return matrix
+                """,
+                "train.py": """
+                    import pandas as pd
+                    from text_utils import vectorise
+
+                    reviews = pd.read_csv("data/raw/reviews.csv")
+                    X = vectorise(reviews["text"])
+                """,
+            },
+            expect=1,
+        ),
+        GOOD(
+            {
+                "dvc.yaml": """
+                    stages:
+                      prepare:
+                        cmd: python prepare.py
+                        deps: [data/raw/reviews.csv]
+                        outs: [data/processed/reviews_clean.parquet]
+                """,
+                "prepare.py": """
+                    import pandas as pd
+
+                    df = pd.read_csv("data/raw/reviews.csv").drop_duplicates("review_id")
+                    df.to_parquet("data/processed/reviews_clean.parquet")
+                """,
+            }
+        ),
+        GOOD(
+            {
+                "features.py": """
+                    import pandas as pd
+
+                    FEATURES_PATH = "work/features.feather"
+                    df = pd.read_csv("data/raw/train.csv")
+                    df.reset_index(drop=True).to_feather(FEATURES_PATH)
+                """,
+                "notebooks/eda.ipynb": """
+                    # %%
+                    import pandas as pd
+
+                    df = pd.read_feather("../work/features.feather")
+                    df.describe()
                 """,
             }
         ),

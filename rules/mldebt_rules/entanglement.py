@@ -145,6 +145,106 @@ class SharedFeatureInputs(ProjectRule):
                 """,
             }
         ),
+        BAD(
+            {
+                "notebooks/churn.ipynb": """
+                    # %%
+                    import pandas as pd
+                    from sklearn.ensemble import RandomForestClassifier
+
+                    df = pd.read_parquet("../data/customers.parquet")
+                    # %%
+                    X = df[["age", "income", "tenure", "n_products"]]
+                    churn = RandomForestClassifier(n_estimators=300, random_state=0)
+                    churn.fit(X, df["churned"])
+                """,
+                "notebooks/default_risk.ipynb": """
+                    # %%
+                    import pandas as pd
+                    from sklearn.linear_model import LogisticRegression
+
+                    df = pd.read_parquet("../data/customers.parquet")
+                    # %%
+                    X = df[["age", "income", "tenure", "n_products"]]
+                    risk = LogisticRegression(max_iter=1000).fit(X, df["defaulted"])
+                """,
+            },
+            expect=1,
+        ),
+        BAD(
+            {
+                "shop/features.py": """
+                    NUMERIC = ["basket_value", "visits_30d", "days_since_last_order"]
+                """,
+                "shop/train_ltv.py": """
+                    import pandas as pd
+                    import xgboost as xgb
+                    import shop.features as F
+
+                    orders = pd.read_parquet("data/orders.parquet")
+                    ltv = xgb.XGBRegressor(n_estimators=400, learning_rate=0.05)
+                    ltv.fit(orders[F.NUMERIC], orders["revenue_next_year"])
+                """,
+                "shop/train_reactivation.py": """
+                    import pandas as pd
+                    from lightgbm import LGBMClassifier as LGBM
+                    from shop import features
+
+                    orders = pd.read_parquet("data/orders.parquet")
+                    model = LGBM(n_estimators=200, random_state=7)
+                    model.fit(orders[features.NUMERIC], orders["reactivated"])
+                """,
+            },
+            expect=1,
+        ),
+        GOOD(
+            {
+                "config.py": """
+                    FEATURES = ["tenure", "monthly_charges", "support_calls"]
+                    TARGET = "churned"
+                """,
+                "train_lr.py": """
+                    import pandas as pd
+                    from sklearn.linear_model import LogisticRegression
+                    from config import FEATURES, TARGET
+
+                    df = pd.read_csv("data/customers.csv")
+                    LogisticRegression(max_iter=1000).fit(df[FEATURES], df[TARGET])
+                """,
+                "train_gbm.py": """
+                    import pandas as pd
+                    from sklearn.ensemble import HistGradientBoostingClassifier
+                    from config import FEATURES, TARGET
+
+                    df = pd.read_csv("data/customers.csv")
+                    HistGradientBoostingClassifier(random_state=0).fit(df[FEATURES], df[TARGET])
+                """,
+            }
+        ),
+        GOOD(
+            {
+                "features.py": """
+                    NUMERIC = ["age", "income", "tenure"]
+                """,
+                "fit_scaler.py": """
+                    import joblib
+                    import pandas as pd
+                    from sklearn.preprocessing import StandardScaler
+                    from features import NUMERIC
+
+                    df = pd.read_csv("data/train.csv")
+                    joblib.dump(StandardScaler().fit(df[NUMERIC]), "models/scaler.joblib")
+                """,
+                "train.py": """
+                    import pandas as pd
+                    from sklearn.svm import SVC
+                    from features import NUMERIC
+
+                    df = pd.read_csv("data/train.csv")
+                    model = SVC(C=1.0, kernel="rbf").fit(df[NUMERIC], df["label"])
+                """,
+            }
+        ),
     )
 
     def check(self) -> None:
@@ -348,6 +448,101 @@ class CorrectionCascade(ProjectRule):
 
                     df = pd.read_csv("data/quotes.csv")
                     pricing = Ridge().fit(df[["age", "amount"]], df["premium"])
+                """,
+            }
+        ),
+        BAD(
+            {
+                "score_fraud.py": """
+                    import joblib
+                    import pandas as pd
+
+                    fraud = joblib.load("models/fraud.joblib")
+                    tx = pd.read_parquet("data/transactions.parquet")
+                    tx["fraud_score"] = fraud.predict_proba(tx[["amount", "hour"]])[:, 1]
+                    tx[["account_id", "fraud_score"]].to_parquet("data/fraud_scores.parquet")
+                """,
+                "build_features.py": """
+                    import pandas as pd
+
+                    accounts = pd.read_parquet("data/accounts.parquet")
+                    scores = pd.read_parquet("data/fraud_scores.parquet")
+                    per_account = scores.groupby("account_id", as_index=False)["fraud_score"].max()
+                    accounts.merge(per_account, on="account_id").to_parquet("data/features.parquet")
+                """,
+                "notebooks/credit_limit.ipynb": """
+                    # %%
+                    import pandas as pd
+                    from sklearn.ensemble import GradientBoostingRegressor
+
+                    df = pd.read_parquet("../data/features.parquet")
+                    # %%
+                    limit = GradientBoostingRegressor(random_state=0)
+                    limit.fit(df[["income", "fraud_score"]], df["limit"])
+                """,
+            },
+            expect=1,
+        ),
+        BAD(
+            {
+                "train_lgb.py": """
+                    import lightgbm as lgb
+                    import pandas as pd
+                    from sklearn.model_selection import cross_val_predict
+
+                    train = pd.read_csv("data/train.csv")
+                    X, y = train.drop(columns="target"), train["target"]
+                    model = lgb.LGBMClassifier(n_estimators=300, random_state=0)
+                    oof = cross_val_predict(model, X, y, cv=5, method="predict_proba")[:, 1]
+                    model.fit(X, y)
+                    pd.DataFrame({"lgb": model.predict_proba(X)[:, 1]}).to_csv("work/oof_lgb.csv", index=False)
+                """,
+                "stack.py": """
+                    import pandas as pd
+                    from sklearn.linear_model import LogisticRegression
+
+                    level1 = pd.read_csv("work/oof_lgb.csv")
+                    y = pd.read_csv("data/train.csv")["target"]
+                    meta = LogisticRegression().fit(level1[["lgb"]], y)
+                """,
+            },
+            expect=1,
+        ),
+        GOOD(
+            {
+                "train_lgb.py": """
+                    import lightgbm as lgb
+                    import pandas as pd
+
+                    train = pd.read_csv("data/train.csv")
+                    test = pd.read_csv("data/test.csv")
+                    model = lgb.LGBMClassifier(n_estimators=300, random_state=0)
+                    model.fit(train.drop(columns="target"), train["target"])
+                    submission = pd.DataFrame({"id": test["id"], "target": model.predict_proba(test.drop(columns="id"))[:, 1]})
+                    submission.to_csv("submissions/lgb.csv", index=False)
+                """,
+                "train_knn.py": """
+                    import pandas as pd
+                    from sklearn.neighbors import KNeighborsClassifier
+
+                    train = pd.read_csv("data/train.csv")
+                    KNeighborsClassifier(n_neighbors=15).fit(train.drop(columns="target"), train["target"])
+                """,
+            }
+        ),
+        GOOD(
+            {
+                "stack.py": """
+                    import pandas as pd
+                    from sklearn.ensemble import RandomForestClassifier
+                    from sklearn.linear_model import LogisticRegression
+                    from sklearn.model_selection import cross_val_predict
+
+                    train = pd.read_csv("data/train.csv")
+                    X, y = train.drop(columns="target"), train["target"]
+                    forest = RandomForestClassifier(n_estimators=200, random_state=0)
+                    level1 = cross_val_predict(forest, X, y, cv=5, method="predict_proba")
+                    meta = LogisticRegression().fit(level1, y)
                 """,
             }
         ),

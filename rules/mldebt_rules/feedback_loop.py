@@ -122,6 +122,123 @@ class FeedbackLoop(ProjectRule):
                 """,
             }
         ),
+        BAD(
+            {
+                "train.py": """
+                    import joblib
+                    import pandas as pd
+                    from sklearn.ensemble import ExtraTreesClassifier
+
+                    train = pd.read_parquet("work/train.parquet")
+                    clf = ExtraTreesClassifier(n_estimators=500, random_state=0)
+                    clf.fit(train.drop(columns="label"), train["label"])
+                    joblib.dump(clf, "models/clf.joblib")
+                """,
+                "pseudo_label.py": """
+                    import joblib
+                    import pandas as pd
+
+                    clf = joblib.load("models/clf.joblib")
+                    train = pd.read_parquet("work/train.parquet")
+                    test = pd.read_parquet("work/test.parquet")
+                    confident = test[clf.predict_proba(test).max(axis=1) > 0.95].copy()
+                    confident["label"] = clf.predict(confident)
+                    pd.concat([train, confident]).to_parquet("work/train.parquet")
+                """,
+            },
+            expect=1,
+        ),
+        BAD(
+            {
+                "serve.py": """
+                    import json
+
+                    import joblib
+
+                    ranker = joblib.load("models/ranker.joblib")
+
+                    def handle(request):
+                        score = ranker.predict_proba([[request["age"], request["clicks"]]])[0, 1]
+                        with open("logs/served.jsonl", "a") as fh:
+                            fh.write(json.dumps({"id": request["id"], "score": float(score)}))
+                        return score
+                """,
+                "notebooks/retrain.ipynb": """
+                    # %%
+                    import joblib
+                    import pandas as pd
+                    from sklearn.linear_model import LogisticRegression
+
+                    served = pd.read_json("../logs/served.jsonl", lines=True)
+                    clicks = pd.read_csv("../data/clicks.csv")
+                    # %%
+                    df = served.merge(clicks, on="id")
+                    ranker = LogisticRegression().fit(df[["score", "age"]], df["clicked"])
+                    joblib.dump(ranker, "../models/ranker.joblib")
+                """,
+            },
+            expect=1,
+        ),
+        GOOD(
+            {
+                "serve.py": """
+                    import json
+
+                    import joblib
+
+                    ranker = joblib.load("models/ranker.joblib")
+
+                    def handle(request):
+                        score = ranker.predict_proba([[request["age"], request["clicks"]]])[0, 1]
+                        with open("logs/served.jsonl", "a") as fh:
+                            fh.write(json.dumps({"id": request["id"], "score": float(score)}))
+                        return score
+                """,
+                "retrain.py": """
+                    import joblib
+                    import pandas as pd
+                    from sklearn.linear_model import LogisticRegression
+
+                    df = pd.read_csv("data/clicks.csv")
+                    ranker = LogisticRegression().fit(df[["age", "clicks"]], df["clicked"])
+                    joblib.dump(ranker, "models/ranker.joblib")
+                """,
+            }
+        ),
+        GOOD(
+            {
+                "train.py": """
+                    import os
+
+                    import torch
+                    from model import Net
+
+                    net = Net()
+                    optimizer = torch.optim.AdamW(net.parameters(), lr=3e-4)
+                    if os.path.exists("checkpoints/last.pt"):
+                        state = torch.load("checkpoints/last.pt")
+                        net.load_state_dict(state["model"])
+                        optimizer.load_state_dict(state["optimizer"])
+                    for batch, target in torch.load("data/train.pt"):
+                        optimizer.zero_grad()
+                        loss = torch.nn.functional.cross_entropy(net(batch), target)
+                        loss.backward()
+                        optimizer.step()
+                    torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict()}, "checkpoints/last.pt")
+                """,
+                "model.py": """
+                    import torch.nn as nn
+
+                    class Net(nn.Module):
+                        def __init__(self):
+                            super().__init__()
+                            self.fc = nn.Linear(16, 4)
+
+                        def forward(self, x):
+                            return self.fc(x)
+                """,
+            }
+        ),
     )
 
     def check(self) -> None:

@@ -299,6 +299,43 @@ class GlueCode(FileRule):
                     return config
             """
         ),
+        BAD(
+            """
+            # %%
+            import numpy as np
+            import pandas as pd
+            import torch as T
+
+            # %%
+            def records_to_tensor(records):
+                frame = pd.DataFrame(records)
+                array = frame.to_numpy(dtype=np.float32)
+                return T.from_numpy(array).unsqueeze(1)
+
+            # %%
+            batch = records_to_tensor([{"a": 1.0, "b": 2.0}])
+            """,
+            path="explore.ipynb",
+            expect=1,
+        ),
+        GOOD(
+            """
+            import numpy as np
+            from sklearn.metrics import roc_auc_score
+
+            def bootstrap_auc(y_true, scores, rounds=1000, seed=0):
+                rng = np.random.default_rng(seed)
+                y = y_true.to_numpy()
+                aucs = []
+                for _ in range(rounds):
+                    idx = rng.integers(0, len(y), len(y))
+                    if y[idx].min() == y[idx].max():
+                        continue
+                    aucs.append(roc_auc_score(y[idx], scores[idx]))
+                low, high = np.percentile(aucs, [2.5, 97.5])
+                return float(np.mean(aucs)), (low, high)
+            """
+        ),
     )
 
     def __init__(self, context: Any, options: Any) -> None:

@@ -488,6 +488,29 @@ class AlwaysOffFlag(UsageRule):
                 break
             """
         ),
+        GOOD(
+            {
+                "configs/base.yaml": """
+                model:
+                  use_mixup: false
+                  hidden: 256
+                """,
+                "configs/strong_aug.yaml": """
+                model:
+                  use_mixup: true
+                """,
+                "train.py": """
+                import sys
+
+                import yaml
+
+                with open(sys.argv[1]) as fh:
+                    cfg = yaml.safe_load(fh)
+                if cfg["model"]["use_mixup"]:
+                    print("mixup on")
+                """,
+            }
+        ),
     )
 
     def check(self) -> None:

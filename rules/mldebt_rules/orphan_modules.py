@@ -207,6 +207,112 @@ class OrphanModule(UsageRule):
                 """,
             }
         ),
+        BAD(
+            {
+                "eda.ipynb": """
+                # %%
+                import pandas as pd
+                from features import add_lags
+
+                # %%
+                sales = add_lags(pd.read_csv("data/sales.csv"))
+                """,
+                "features.py": """
+                def add_lags(df, lags=(1, 7)):
+                    for lag in lags:
+                        df[f"lag_{lag}"] = df.groupby("store")["units"].shift(lag)
+                    return df
+                """,
+                "viz.py": """
+                import matplotlib.pyplot as plt
+
+                def plot_store(df, store):
+                    df[df.store == store].plot(x="date", y="units")
+                    plt.show()
+                """,
+            },
+            expect=1,
+        ),
+        BAD(
+            {
+                "src/train.py": """
+                import torch
+                from data import make_loader
+                from model import ResNet
+
+                net = ResNet()
+                for x, y in make_loader("data/train"):
+                    net(x)
+                torch.save(net.state_dict(), "resnet.pt")
+                """,
+                "src/data.py": """
+                from torch.utils.data import DataLoader
+                from torchvision.datasets import ImageFolder
+
+                def make_loader(root):
+                    return DataLoader(ImageFolder(root), batch_size=64)
+                """,
+                "src/model.py": """
+                import torch.nn as nn
+
+                class ResNet(nn.Module):
+                    pass
+                """,
+                "src/cutmix_experiment.py": """
+                import numpy as np
+                import torch
+
+                def cutmix(x, y, alpha=1.0):
+                    lam = np.random.beta(alpha, alpha)
+                    index = torch.randperm(x.size(0))
+                    return lam * x + (1 - lam) * x[index], y, y[index], lam
+                """,
+            },
+            expect=1,
+        ),
+        GOOD(
+            {
+                "train.py": """
+                import importlib
+                import sys
+
+                arch = sys.argv[1]
+                build = importlib.import_module(f"models.{arch}").build
+                """,
+                "models/resnet.py": """
+                def build():
+                    return "resnet"
+                """,
+                "models/vit.py": """
+                def build():
+                    return "vit"
+                """,
+            }
+        ),
+        GOOD(
+            {
+                "train.py": """
+                print("training")
+                """,
+                "scripts/run_all.sh": """
+                #!/bin/sh
+                python -m tools.export_onnx --checkpoint best.pt
+                """,
+                "tools/export_onnx.py": """
+                def export(checkpoint):
+                    return checkpoint
+                """,
+                "dvc.yaml": """
+                stages:
+                  evaluate:
+                    cmd: python evaluate.py
+                """,
+                "evaluate.py": """
+                def evaluate():
+                    return 0.0
+                """,
+            }
+        ),
     )
 
     def check(self) -> None:

@@ -433,6 +433,85 @@ class UnusedDefinition(UsageRule):
                 """,
             }
         ),
+        BAD(
+            {
+                "helpers.py": """
+                import matplotlib.pyplot as plt
+                from sklearn.metrics import ConfusionMatrixDisplay
+
+                def plot_confusion(y_true, y_pred):
+                    ConfusionMatrixDisplay.from_predictions(y_true, y_pred)
+                    plt.show()
+
+                def plot_confusion_normalised_old(y_true, y_pred):
+                    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, normalize="true")
+                    plt.savefig("confusion_old.png")
+                """,
+                "analysis.ipynb": """
+                # %%
+                from helpers import plot_confusion as show_cm
+
+                # %%
+                show_cm([0, 1, 1], [0, 1, 0])
+                """,
+            },
+            expect=1,
+        ),
+        GOOD(
+            {
+                "configs/train.yaml": """
+                loss: focal_loss
+                """,
+                "losses.py": """
+                import torch.nn.functional as F
+
+                def focal_loss(logits, target, gamma=2.0):
+                    ce = F.cross_entropy(logits, target, reduction="none")
+                    return ((1 - (-ce).exp()) ** gamma * ce).mean()
+
+                def label_smoothing_loss(logits, target):
+                    return F.cross_entropy(logits, target, label_smoothing=0.1)
+                """,
+                "train.py": """
+                import yaml
+
+                import losses
+
+                cfg = yaml.safe_load(open("configs/train.yaml"))
+                criterion = getattr(losses, cfg["loss"])
+                """,
+            }
+        ),
+        GOOD(
+            {
+                "module.py": """
+                import pytorch_lightning as pl
+                import torch
+
+                class Classifier(pl.LightningModule):
+                    def __init__(self, net):
+                        super().__init__()
+                        self.net = net
+
+                    def training_step(self, batch, batch_idx):
+                        x, y = batch
+                        return torch.nn.functional.cross_entropy(self.net(x), y)
+
+                    def configure_optimizers(self):
+                        return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+                    def on_train_epoch_end(self):
+                        self.log("epoch_done", 1.0)
+                """,
+                "train.py": """
+                import pytorch_lightning as pl
+                import torch
+                from module import Classifier
+
+                pl.Trainer(max_epochs=3).fit(Classifier(torch.nn.Linear(4, 2)))
+                """,
+            }
+        ),
     )
 
     def check(self) -> None:

@@ -346,6 +346,92 @@ class VersionedCopy(UsageRule):
                 """,
             }
         ),
+        BAD(
+            {
+                "eda.ipynb": """
+                # %%
+                import pandas as pd
+                import seaborn as sns
+
+                df = pd.read_csv("data/houses.csv")
+                # %%
+                df = df[df.price < df.price.quantile(0.99)]
+                sns.histplot(df, x="price", hue="city")
+                # %%
+                df.groupby("city")["price"].median().sort_values().plot.barh()
+                """,
+                "Copy of eda.ipynb": """
+                # %%
+                import pandas as pd
+                import seaborn as sns
+
+                df = pd.read_csv("data/houses.csv")
+                # %%
+                df = df[df.price < df.price.quantile(0.95)]
+                sns.histplot(df, x="price", hue="city")
+                # %%
+                df.groupby("city")["price"].mean().sort_values().plot.barh()
+                """,
+            },
+            expect=1,
+        ),
+        BAD(
+            {
+                "features.py": """
+                import numpy as np
+                import pandas as pd
+
+                def build(df: pd.DataFrame) -> pd.DataFrame:
+                    df["log_income"] = np.log1p(df["income"])
+                    df["age_bucket"] = pd.cut(df["age"], bins=[0, 25, 40, 60, 120])
+                    df["loan_to_income"] = df["loan"] / df["income"].clip(lower=1)
+                    return df
+                """,
+                "features_backup.py": """
+                import numpy as np
+                import pandas as pd
+
+                def build(df: pd.DataFrame) -> pd.DataFrame:
+                    df["log_income"] = np.log(df["income"])
+                    df["age_bucket"] = pd.cut(df["age"], bins=[0, 25, 40, 60, 120])
+                    df["loan_to_income"] = df["loan"] / df["income"]
+                    return df
+                """,
+                "train.py": """
+                import pandas as pd
+                from features import build
+
+                df = build(pd.read_csv("data/loans.csv"))
+                """,
+            },
+            expect=1,
+        ),
+        GOOD(
+            {
+                "train.py": """
+                import pandas as pd
+                from sklearn.linear_model import LogisticRegression
+
+                df = pd.read_csv("data/train.csv")
+                model = LogisticRegression(C=0.5, max_iter=1000)
+                model.fit(df.drop(columns="churn"), df["churn"])
+                """,
+                "train_v2.py": """
+                import pandas as pd
+                from sklearn.linear_model import LogisticRegression
+
+                df = pd.read_csv("data/train.csv")
+                model = LogisticRegression(C=0.1, max_iter=1000)
+                model.fit(df.drop(columns="churn"), df["churn"])
+                """,
+                "dvc.yaml": """
+                stages:
+                  train:
+                    cmd: python train_v2.py
+                    deps: [data/train.csv]
+                """,
+            }
+        ),
     )
 
     def check(self) -> None:

@@ -24,3 +24,19 @@ def test_example_behaves_as_documented(rule: type[Rule], example: Example) -> No
 @pytest.mark.parametrize("rule", REGISTRY.sorted(), ids=lambda r: r.code)
 def test_rule_metadata_is_complete(rule: type[Rule]) -> None:
     assert rule.metadata_problems() == []
+
+
+BUILT_IN = [
+    rule
+    for rule in REGISTRY.sorted()
+    if REGISTRY.packs[rule.code] == "builtin" and rule.category != "analysis"
+]
+
+
+@pytest.mark.parametrize("rule", BUILT_IN, ids=lambda r: r.code)
+def test_built_in_rules_document_three_bad_and_three_good_examples(rule: type[Rule]) -> None:
+    """Every built-in rule (the analysis rules MLD001-MLD005 aside) shows at least three
+    ways to get it wrong and three ways to get it right."""
+    bad = sum(1 for e in rule.examples if e.bad)
+    good = sum(1 for e in rule.examples if not e.bad)
+    assert (bad >= 3, good >= 3) == (True, True), f"{rule.code}: {bad} BAD, {good} GOOD"

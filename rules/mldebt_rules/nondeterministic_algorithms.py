@@ -69,8 +69,10 @@ class NondeterministicAlgorithms(FileRule):
     limits = (
         "The file is the unit: determinism switched on in another module the script imports "
         "is only seen through a call whose name mentions determinism. Whether the code runs on "
-        "a GPU at all is not known. Test modules, and main blocks that only exercise the "
-        "classes of their module (self-tests), are not checked."
+        "a GPU at all is not known. Test modules, main blocks that only exercise the "
+        "classes of their module (self-tests), and seeds set inside a class's methods (a "
+        "layer seeding its own random projections, workers agreeing on a seed: the "
+        "component's draws, not the program's run) are not checked."
     )
     examples = (
         BAD(
@@ -132,6 +134,24 @@ class NondeterministicAlgorithms(FileRule):
             """,
             path="train.ipynb",
         ),
+        GOOD(
+            """
+            import torch
+            from torch import nn
+
+            class LSHAttention(nn.Module):
+                def __init__(self, hash_seed=None):
+                    super().__init__()
+                    self.hash_seed = hash_seed
+
+                def hash_vectors(self, vectors, n_buckets):
+                    if self.hash_seed is not None:
+                        torch.manual_seed(self.hash_seed)
+                    rotations = torch.randn(vectors.shape[-1], n_buckets // 2)
+                    rotated = vectors @ rotations
+                    return torch.cat([rotated, -rotated], dim=-1).argmax(dim=-1)
+            """
+        ),
     )
 
     def __init__(self, context: Any, options: Any) -> None:
@@ -140,6 +160,7 @@ class NondeterministicAlgorithms(FileRule):
             context.text, ("manual_seed", "cudnn", "use_deterministic_algorithms")
         )
         self.seeds: list[tuple[cst.Call, bool]] = []  # torch seeds, in the main block or not
+        self.classes = 0  # depth of class bodies around the current node
         self.deterministic = False
         self.tracker = tracker_for(context)
 
@@ -148,6 +169,10 @@ class NondeterministicAlgorithms(FileRule):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.tracker.on_definition(node, self.context.scope.qualname)
+        self.classes += 1
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.classes -= 1
 
     def visit_If(self, node: cst.If) -> None:
         self.tracker.on_if(node)
@@ -194,7 +219,9 @@ class NondeterministicAlgorithms(FileRule):
                 self.deterministic = True
         elif qualname in _DETERMINISM_CALLS:
             self.deterministic = True
-        elif qualname in _TORCH_SEEDS:
+        elif qualname in _TORCH_SEEDS and not self.classes:
+            # A method seeding torch is a component fixing its own draws (a layer's random
+            # projections, ranks agreeing on a sample), not the program's seed for a run.
             self.seeds.append((node, self.tracker.in_main))
         elif _DETERMINISM_NAME.search(qualname.rpartition(".")[2]):
             self.deterministic = True

@@ -683,3 +683,56 @@ def test_usage_facts_survive_the_cache_round_trip() -> None:
         if name not in ("bindings", "aliases", "key_reads"):
             assert getattr(again, name) == getattr(usage, name), name
     assert again.exports == []
+
+
+def test_a_helper_a_doctest_shows_is_used() -> None:
+    """A doctest is documentation users copy and a test the runner executes."""
+    module = '''
+    def sample_negatives(features_shape, num_negatives):
+        return [features_shape, num_negatives]
+
+    def pretraining_loss(logits):
+        """The contrastive loss.
+
+        Example:
+
+        >>> from pretrain import sample_negatives
+        >>> negatives = sample_negatives((2, 50), num_negatives=10)
+        """
+        return logits
+
+    def old_loss(logits):
+        """The loss before the contrastive one; mentions sample_negatives in prose only."""
+        return logits
+    '''
+    files = {"pretrain.py": module, "train.py": "from pretrain import pretraining_loss\n"}
+    found = run_rule(UnusedDefinition, files)
+    assert [f.message.split(" is ")[0] for f in found] == ["function `old_loss`"]
+
+
+PY2_TRAIN = """
+from utils.arrays import stack_predictions
+from nnet.early_stopping import DivergenceError
+import class_split
+
+print 'training'
+"""
+
+
+def test_code_that_does_not_parse_still_uses_what_it_names() -> None:
+    """A Python 2 script the analysis cannot parse imports modules and names definitions: they
+    are not dead, and a flag it may set is not always off."""
+    files = {
+        "train_old.py": PY2_TRAIN,
+        "utils/__init__.py": "",
+        "utils/arrays.py": "def stack_predictions(p):\n    return p\n",
+        "nnet/__init__.py": "",
+        "nnet/early_stopping.py": "class DivergenceError(Exception):\n    pass\n",
+        "class_split.py": "def split(x):\n    return x\n",
+        "main.py": "import nnet.early_stopping\n",
+    }
+    for rule in (UnusedDefinition, OrphanModule):
+        assert [f for f in run_rule(rule, files) if f.path != "class_split.py"] == [], rule.code
+    assert run_rule(OrphanModule, files) == []
+    alone = {k: v for k, v in files.items() if k != "train_old.py"}
+    assert ("utils/arrays.py", 1) in lines(run_rule(OrphanModule, alone))

@@ -25,7 +25,7 @@ import re
 import stat
 import sys
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -714,12 +714,17 @@ class _Collector(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Constant(self, node: ast.Constant) -> None:
-        if (
-            isinstance(node.value, str)
-            and id(node) not in self.docstrings
-            and id(node) not in self.keys
-        ):
+        if not isinstance(node.value, str) or id(node) in self.keys:
+            return
+        if id(node) not in self.docstrings:
             self._string(node.value)
+        elif ">>>" in node.value:
+            # A doctest is code the documentation shows and the test runner runs: the
+            # names its lines use are used (``>>> from pkg.mod import _helper``).
+            for line in node.value.splitlines():
+                code = line.lstrip()
+                if code.startswith((">>>", "...")):
+                    self.usage.strings.update(_IDENT.findall(code[3:]))
 
     def _string(self, value: str) -> None:
         if len(value) > 300:
@@ -1004,6 +1009,8 @@ _SKIP_DIRS = frozenset(
 _KEEP_HIDDEN = frozenset({".github", ".gitlab", ".circleci", ".buildkite", ".dvc"})
 _MAX_FILE = 512 * 1024
 _MAX_FILES = 5000
+#: Python files outside the analysis (they do not parse, or are excluded) read for their names
+_MAX_CODE_FILES = 500
 
 
 @dataclass
@@ -1013,6 +1020,9 @@ class ProjectFiles:
     run: dict[str, str] = field(default_factory=dict)  # path -> text: scripts, CI, pipelines
     config: dict[str, str] = field(default_factory=dict)  # YAML / TOML / JSON / INI
     docs: dict[str, str] = field(default_factory=dict)
+    #: Python files the analysis has no facts of (Python 2 code that does not parse, excluded
+    #: folders): whatever they name may be used, and whatever they import is imported
+    code: dict[str, str] = field(default_factory=dict)
     #: settings files' scalar values by key: key -> [(path, line, value)]
     values: dict[str, list[tuple[str, int, Any]]] = field(default_factory=dict)
 
@@ -1028,8 +1038,9 @@ class ProjectFiles:
             yield from getattr(self, kind).values()
 
 
-def scan_project_files(root: Path | None) -> ProjectFiles:
-    """Read the project's non-Python files that can name code (never following links out)."""
+def scan_project_files(root: Path | None, known: Collection[str] = ()) -> ProjectFiles:
+    """Read the project's non-Python files that can name code (never following links out),
+    and the Python files that are not among the ``known`` (analysed) module paths."""
     files = ProjectFiles()
     if root is None or not root.is_dir():
         return files
@@ -1048,7 +1059,14 @@ def scan_project_files(root: Path | None) -> ProjectFiles:
             suffix = os.path.splitext(lower)[1]
             if lower == LABELS_FILE or "mldebt" in lower:
                 continue  # mldebt's own files (labels, config, baselines, reports) list paths
-            if lower in _RUN_NAMES or lower.startswith("dockerfile") or suffix in _RUN_SUFFIXES:
+            if suffix == ".py":
+                if len(files.code) >= _MAX_CODE_FILES:
+                    continue
+                rel = (Path(folder) / name).relative_to(root).as_posix()
+                if rel in known:
+                    continue
+                kind = "code"
+            elif lower in _RUN_NAMES or lower.startswith("dockerfile") or suffix in _RUN_SUFFIXES:
                 kind = "run"
             elif suffix in _CONFIG_SUFFIXES:
                 kind = "config"
@@ -1212,7 +1230,8 @@ def project_usage(graph: ProjectGraph) -> ProjectUsage:
             usage.mentions |= runs
             usage.uses |= names
         modules[facts.path] = usage
-    result = ProjectUsage(root, modules, scan_project_files(root), opaque)
+    files = scan_project_files(root, graph.by_path.keys())
+    result = ProjectUsage(root, modules, files, opaque)
     _CACHE.clear()  # one project at a time: keep memory flat across runs in one process
     _CACHE[id(graph)] = (graph, result)
     return result

@@ -91,6 +91,8 @@ class FlagIndex:
                 for cls, line, value in entries:
                     self.attr_bindings.setdefault(name, []).append((facts.path, line, value, cls))
         self.config_names = {n.lower() for n in project.files.identifiers(("config",))}
+        # Code the analysis has no facts of (it does not parse) may set any name it spells.
+        self.strings |= project.files.identifiers(("code",))
         self.run_names = project.files.identifiers(("run",))
         #: settings any key of which the command line can override (Hydra, Fire, ...)
         self.cli_settings = any(

@@ -495,7 +495,8 @@ class CorrectionCascade(ProjectRule):
                     model = lgb.LGBMClassifier(n_estimators=300, random_state=0)
                     oof = cross_val_predict(model, X, y, cv=5, method="predict_proba")[:, 1]
                     model.fit(X, y)
-                    pd.DataFrame({"lgb": model.predict_proba(X)[:, 1]}).to_csv("work/oof_lgb.csv", index=False)
+                    level1 = pd.DataFrame({"lgb": model.predict_proba(X)[:, 1]})
+                    level1.to_csv("work/oof_lgb.csv", index=False)
                 """,
                 "stack.py": """
                     import pandas as pd
@@ -518,7 +519,8 @@ class CorrectionCascade(ProjectRule):
                     test = pd.read_csv("data/test.csv")
                     model = lgb.LGBMClassifier(n_estimators=300, random_state=0)
                     model.fit(train.drop(columns="target"), train["target"])
-                    submission = pd.DataFrame({"id": test["id"], "target": model.predict_proba(test.drop(columns="id"))[:, 1]})
+                    scores = model.predict_proba(test.drop(columns="id"))[:, 1]
+                    submission = pd.DataFrame({"id": test["id"], "target": scores})
                     submission.to_csv("submissions/lgb.csv", index=False)
                 """,
                 "train_knn.py": """
@@ -526,7 +528,8 @@ class CorrectionCascade(ProjectRule):
                     from sklearn.neighbors import KNeighborsClassifier
 
                     train = pd.read_csv("data/train.csv")
-                    KNeighborsClassifier(n_neighbors=15).fit(train.drop(columns="target"), train["target"])
+                    knn = KNeighborsClassifier(n_neighbors=15)
+                    knn.fit(train.drop(columns="target"), train["target"])
                 """,
             }
         ),

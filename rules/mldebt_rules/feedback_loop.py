@@ -224,7 +224,8 @@ class FeedbackLoop(ProjectRule):
                         loss = torch.nn.functional.cross_entropy(net(batch), target)
                         loss.backward()
                         optimizer.step()
-                    torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict()}, "checkpoints/last.pt")
+                    state = {"model": net.state_dict(), "optimizer": optimizer.state_dict()}
+                    torch.save(state, "checkpoints/last.pt")
                 """,
                 "model.py": """
                     import torch.nn as nn

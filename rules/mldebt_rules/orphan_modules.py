@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mldebt.facts.model import ModuleFacts
@@ -63,7 +64,8 @@ def find_orphans(graph: ProjectGraph, project: ProjectUsage) -> list[Orphan]:
     imported = imported_paths(graph, project)
     copies = {c.copy.path for c in find_copies(graph, project)}
     library = is_library(graph, project)
-    texts = list(project.files.texts(("run", "config")))
+    texts = list(project.files.texts(("run", "config", "code")))
+    code = list(project.files.texts(("code",)))
     orphans: list[Orphan] = []
     for facts in graph.modules():
         usage = project.usage(facts)
@@ -84,10 +86,24 @@ def find_orphans(graph: ProjectGraph, project: ProjectUsage) -> list[Orphan]:
             continue
         if library and _public_module(graph, facts.path):
             continue  # a library's public module is there to be imported by its users
-        if mentioned(facts, texts):
+        if mentioned(facts, texts) or _imported_by_text(facts, code):
             continue
         orphans.append(Orphan(facts, names))
     return orphans
+
+
+def _imported_by_text(facts: ModuleFacts, texts: list[str]) -> bool:
+    """Whether code the analysis could not parse imports the module (``import helpers``,
+    ``from .helpers import x``, ``from pkg import helpers``)."""
+    if not texts:
+        return False
+    last = re.escape(facts.module.rpartition(".")[2])
+    regex = re.compile(
+        rf"^\s*(?:from\s+[\w.]*\b{last}\s+import\b|import\s+(?:[\w.]+\.)?{last}\b"
+        rf"|from\s+[\w.]+\s+import\s+(?:\(?[\w\s,]*\b){last}\b)",
+        re.M,
+    )
+    return any(regex.search(text) for text in texts)
 
 
 def _tool_file(path: str) -> bool:

@@ -271,7 +271,8 @@ class PipelineJungle(ProjectRule):
                     import pandas as pd
                     from paths import INTERIM, ROOT
 
-                    events = pd.read_json(os.path.join(ROOT, "data", "raw", "events.jsonl"), lines=True)
+                    raw = os.path.join(ROOT, "data", "raw", "events.jsonl")
+                    events = pd.read_json(raw, lines=True)
                     events.to_parquet(INTERIM / "events.parquet")
                 """,
                 "src/sessions.py": """

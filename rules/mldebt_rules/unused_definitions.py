@@ -200,7 +200,7 @@ class Unused:
 
 def find_unused(graph: ProjectGraph, project: ProjectUsage) -> list[Unused]:
     """Definitions whose name no module, notebook, string or project file mentions."""
-    names: set[str] = project.files.identifiers(("run", "config", "docs"))
+    names: set[str] = project.files.identifiers(("run", "config", "docs", "code"))
     prefixes: set[str] = set()
     for usage in project.modules.values():
         if usage is not None:

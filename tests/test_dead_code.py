@@ -736,3 +736,38 @@ def test_code_that_does_not_parse_still_uses_what_it_names() -> None:
     assert run_rule(OrphanModule, files) == []
     alone = {k: v for k, v in files.items() if k != "train_old.py"}
     assert ("utils/arrays.py", 1) in lines(run_rule(OrphanModule, alone))
+
+
+def test_helpers_a_usage_section_tells_readers_to_import_are_used() -> None:
+    """A docstring's usage section (or a guide in the docs) that shows how to import a helper
+    documents it as the package's API; prose that merely mentions a name does not."""
+    files = {
+        "analysis/stats.py": '''
+            """Statistical tests.
+
+            Usage::
+
+                from analysis.stats import (
+                    confidence_interval,
+                    chi_squared_test,
+                )
+            """
+
+            def confidence_interval(x):
+                return x
+
+            def chi_squared_test(x):
+                return x
+
+            def bootstrap_ci(x):
+                """Unlike confidence_interval, resamples."""
+                return x
+            ''',
+        "analysis/theme.py": "def apply_theme():\n    pass\n",
+        "docs/charts.md": "```python\nfrom analysis.theme import apply_theme\napply_theme()\n```\n",
+        "analysis/old_theme.py": "def apply_old_theme():\n    pass\n",
+        "app.py": "import analysis.stats\n",
+    }
+    unused = run_rule(UnusedDefinition, files)
+    assert [f.message.split(" is ")[0] for f in unused] == ["function `bootstrap_ci`"]
+    assert lines(run_rule(OrphanModule, files)) == [("analysis/old_theme.py", 1)]

@@ -53,6 +53,7 @@ UNKNOWN: Test = ("?",)
 
 FALSY = (False, 0, None)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DOC_IMPORT = re.compile(r"(?:from\s+([\w.]+)\s+)?import\s+[\w(]")
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(?:[.:][A-Za-z_][\w]*)+$")
 _PY_FILE = re.compile(r"[\w./\\-]*\w\.py\b")
 
@@ -718,13 +719,27 @@ class _Collector(ast.NodeVisitor):
             return
         if id(node) not in self.docstrings:
             self._string(node.value)
-        elif ">>>" in node.value:
-            # A doctest is code the documentation shows and the test runner runs: the
-            # names its lines use are used (``>>> from pkg.mod import _helper``).
-            for line in node.value.splitlines():
-                code = line.lstrip()
-                if code.startswith((">>>", "...")):
-                    self.usage.strings.update(_IDENT.findall(code[3:]))
+        elif ">>>" in node.value or "import " in node.value:
+            self._documented(node.value)
+
+    def _documented(self, docstring: str) -> None:
+        """Names a docstring shows being used: a doctest is code the documentation shows and
+        the test runner runs (``>>> from pkg.mod import _helper``), and a usage section's
+        import lines (``from src.viz.palette import (palette_for_n, ...)``) tell readers
+        what to import. Both are uses; the prose around them is not."""
+        inside = False  # within the parentheses of a multi-line import
+        for line in docstring.splitlines():
+            code = line.lstrip()
+            doctest = code.startswith((">>>", "..."))
+            if doctest:
+                code = code[3:].lstrip()
+            match = None if inside else _DOC_IMPORT.match(code)
+            if doctest or inside or match:
+                self.usage.strings.update(_IDENT.findall(code))
+            if inside or match:
+                inside = (inside or "(" in code) and ")" not in code
+            if match and match.group(1):
+                self.usage.mentions.add(match.group(1))
 
     def _string(self, value: str) -> None:
         if len(value) > 300:

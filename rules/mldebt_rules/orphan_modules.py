@@ -65,7 +65,7 @@ def find_orphans(graph: ProjectGraph, project: ProjectUsage) -> list[Orphan]:
     copies = {c.copy.path for c in find_copies(graph, project)}
     library = is_library(graph, project)
     texts = list(project.files.texts(("run", "config", "code")))
-    code = list(project.files.texts(("code",)))
+    code = list(project.files.texts(("code", "docs")))
     orphans: list[Orphan] = []
     for facts in graph.modules():
         usage = project.usage(facts)
@@ -93,8 +93,9 @@ def find_orphans(graph: ProjectGraph, project: ProjectUsage) -> list[Orphan]:
 
 
 def _imported_by_text(facts: ModuleFacts, texts: list[str]) -> bool:
-    """Whether code the analysis could not parse imports the module (``import helpers``,
-    ``from .helpers import x``, ``from pkg import helpers``)."""
+    """Whether code the analysis could not parse, or documentation showing how to use it,
+    imports the module (``import helpers``, ``from .helpers import x``, ``from pkg import
+    helpers``)."""
     if not texts:
         return False
     last = re.escape(facts.module.rpartition(".")[2])

@@ -771,3 +771,17 @@ def test_helpers_a_usage_section_tells_readers_to_import_are_used() -> None:
     unused = run_rule(UnusedDefinition, files)
     assert [f.message.split(" is ")[0] for f in unused] == ["function `bootstrap_ci`"]
     assert lines(run_rule(OrphanModule, files)) == [("analysis/old_theme.py", 1)]
+
+
+def test_single_place_findings_span_the_dead_code_and_copies_point_at_the_live_file() -> None:
+    """An unused definition or an orphaned module is one place (no steps to show); a versioned
+    copy shows the live file it copies as a related location."""
+    [unused] = run_rule(UnusedDefinition, UnusedDefinition.examples[0].files)
+    assert (unused.path, unused.line, unused.end_line) == ("features.py", 7, 9)
+    assert not unused.related
+    [orphan] = run_rule(OrphanModule, OrphanModule.examples[0].files)
+    assert (orphan.path, len(orphan.related)) == ("losses.py", 0)
+    [copy] = run_rule(VersionedCopy, VersionedCopy.examples[0].files)
+    assert [(r.path, r.line, r.message) for r in copy.related] == [
+        ("train.py", 1, "the live file it copies")
+    ]

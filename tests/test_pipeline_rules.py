@@ -582,3 +582,79 @@ def test_tensors_made_from_constants_are_not_glue() -> None:
         """
     }
     assert run_rule(GlueCode, code) == []
+
+
+# --- related locations: every step of a finding is shown ------------------------------------
+
+
+def steps_of(finding: Finding) -> list[tuple[str, int, str]]:
+    return [(r.path, r.line, r.message) for r in finding.related]
+
+
+def test_read_before_written_shows_the_later_write_and_every_hand_off_of_a_cycle() -> None:
+    [numbered] = run_rule(ReadBeforeWritten, ReadBeforeWritten.examples[0].files)
+    assert (numbered.path, numbered.line) == ("04_predict.py", 3)
+    assert steps_of(numbered) == [("05_blend.py", 4, "writes `work/blend_weights.npy`")]
+    [cycle] = run_rule(ReadBeforeWritten, ReadBeforeWritten.examples[1].files)
+    assert (cycle.path, cycle.line) == ("dedupe.py", 3)
+    assert steps_of(cycle) == [
+        ("dedupe.py", 5, "writes `data/new_events.csv`"),
+        ("track.py", 3, "reads `data/new_events.csv`"),
+        ("track.py", 4, "writes `data/seen_ids.csv`"),
+    ]
+
+
+def test_an_orphan_written_by_two_scripts_shows_the_other_write() -> None:
+    files = {
+        "01_clean.py": """
+            import pandas as pd
+
+            pd.read_csv("data/raw/a.csv").to_parquet("data/interim/a_clean.parquet")
+        """,
+        "02_refresh.py": """
+            import pandas as pd
+
+            df = pd.read_csv("data/raw/a.csv")
+            df.to_parquet("data/interim/a_clean.parquet")
+        """,
+    }
+    [finding] = run_rule(OrphanIntermediate, files)
+    assert (finding.path, finding.line) == ("01_clean.py", 3)
+    assert steps_of(finding) == [("02_refresh.py", 4, "writes `data/interim/a_clean.parquet`")]
+
+
+def test_shared_inputs_show_every_model_fit_on_them() -> None:
+    [by_list] = run_rule(SharedFeatureInputs, SharedFeatureInputs.examples[0].files)
+    assert (by_list.path, by_list.line) == ("features.py", 1)
+    assert [(p, line) for p, line, _ in steps_of(by_list)] == [
+        ("train_churn.py", 6),
+        ("train_upsell.py", 7),
+    ]
+    [by_columns] = run_rule(SharedFeatureInputs, SharedFeatureInputs.examples[2].files)
+    assert by_columns.path == "notebooks/churn.ipynb"  # the first fit; the other is related
+    assert [(p, m) for p, _, m in steps_of(by_columns)] == [
+        ("notebooks/default_risk.ipynb", "`LogisticRegression` is trained on these columns")
+    ]
+
+
+def test_a_cascade_shows_the_predictions_every_carrying_step_and_the_consumer() -> None:
+    [finding] = run_rule(CorrectionCascade, CorrectionCascade.examples[2].files)
+    assert (finding.path, finding.line) == ("build_features.py", 4)
+    assert [(p, line) for p, line, _ in steps_of(finding)] == [
+        ("score_fraud.py", 7),
+        ("build_features.py", 4),
+        ("build_features.py", 6),
+        ("notebooks/credit_limit.ipynb", 2),
+    ]
+    assert steps_of(finding)[-1][2] == "`limit` (GradientBoostingRegressor) is trained on them"
+
+
+def test_a_feedback_loop_shows_prediction_carrying_steps_and_fit() -> None:
+    [finding] = run_rule(FeedbackLoop, FeedbackLoop.examples[0].files)
+    assert (finding.path, finding.line) == ("features.py", 4)
+    assert [(p, line) for p, line, _ in steps_of(finding)] == [
+        ("predict.py", 7),
+        ("features.py", 4),
+        ("features.py", 5),
+        ("train.py", 7),
+    ]

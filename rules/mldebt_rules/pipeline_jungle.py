@@ -843,14 +843,25 @@ class ReadBeforeWritten(ProjectRule):
                 f"{first} reads `{label}`, which {hand_off.writer} makes from this step's own "
                 f"output: the steps {' ↔ '.join(members)} read each other's files in a cycle, "
                 "so each run starts from what the previous run left",
-                related=[
-                    Location(
-                        h.write.path, h.write.line, message=f"writes `{_label(graph, h.artifact)}`"
-                    )
-                    for h in sorted(inside, key=lambda h: (natural_key(h.writer), h.artifact))
-                ],
+                related=_cycle_steps(graph, inside, (read.path, read.line)),
                 key=f"cycle:{','.join(members)}",
             )
+
+
+def _cycle_steps(
+    graph: ProjectGraph, inside: list[HandOff], reported: tuple[str, int]
+) -> list[Location]:
+    """Every hand-off of a cycle, its write then its read (the reported read left out)."""
+    found: list[Location] = []
+    seen = {reported}
+    for h in sorted(inside, key=lambda h: (natural_key(h.writer), h.artifact)):
+        label = _label(graph, h.artifact)
+        for use, verb in ((h.write, "writes"), (h.read, "reads")):
+            if (use.path, use.line) in seen:
+                continue
+            seen.add((use.path, use.line))
+            found.append(Location(use.path, use.line, message=f"{verb} `{label}`"))
+    return found
 
 
 class OrphanIntermediate(ProjectRule):

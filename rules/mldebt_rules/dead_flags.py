@@ -360,7 +360,6 @@ def _literal_worth_reporting(guard: Guard, outcome: bool) -> bool:
 
 class AlwaysOffFlag(UsageRule):
     code = "MLD211"
-    status = "preview"
     name = "always-off-flag"
     category = "dead-experimental-code"
     severity = Severity.WARNING
@@ -401,9 +400,6 @@ class AlwaysOffFlag(UsageRule):
         "tested in a long time (Knight Capital lost $465M that way)."
     )
     limits = (
-        "Preview: this rule still reads and parses (with `ast`) every module on every "
-        "run, so its facts are not cached like the other rules' and warm runs pay for "
-        "them; it becomes stable once they move to `ProjectRule.file_facts`. "
         "Flags set by code outside the analysed project (a framework setting attributes, a "
         "config file loaded from elsewhere, an environment read under another name) are not "
         'seen; dictionaries of settings (`CONFIG["use_x"]`) are not followed. Parameters '

@@ -130,7 +130,6 @@ def _listing(names: tuple[str, ...], limit: int = 4) -> str:
 
 class OrphanModule(UsageRule):
     code = "MLD213"
-    status = "preview"
     name = "orphan-module"
     category = "dead-experimental-code"
     severity = Severity.WARNING
@@ -156,9 +155,6 @@ class OrphanModule(UsageRule):
         "mislead whoever looks for the code that really runs."
     )
     limits = (
-        "Preview: this rule still reads and parses (with `ast`) every module on every "
-        "run, so its facts are not cached like the other rules' and warm runs pay for "
-        "them; it becomes stable once they move to `ProjectRule.file_facts`. "
         "A module loaded in a way no file of the project spells out (a path built at run "
         "time, a plugin loaded by a tool configured outside the repository) looks orphaned: "
         "suppress the finding in that module with `# mldebt: ignore-file[MLD213]`. "

@@ -305,7 +305,6 @@ def _describe(definition: Definition) -> str:
 
 class UnusedDefinition(UsageRule):
     code = "MLD212"
-    status = "preview"
     name = "unused-definition"
     category = "dead-experimental-code"
     severity = Severity.WARNING
@@ -338,9 +337,6 @@ class UnusedDefinition(UsageRule):
         "and invite being called again by mistake."
     )
     limits = (
-        "Preview: this rule still reads and parses (with `ast`) every module on every "
-        "run, so its facts are not cached like the other rules' and warm runs pay for "
-        "them; it becomes stable once they move to `ProjectRule.file_facts`. "
         "Matching is by name across the whole project, so a dead function that shares its "
         "name with anything used elsewhere is missed, and a function only called from other "
         "dead code is not reported until that code goes. Analyse the whole project: a name "

@@ -235,7 +235,6 @@ def _live_candidates(
 
 class VersionedCopy(UsageRule):
     code = "MLD214"
-    status = "preview"
     name = "versioned-copy"
     category = "dead-experimental-code"
     severity = Severity.WARNING
@@ -271,9 +270,6 @@ class VersionedCopy(UsageRule):
         "a flag or a parameter keeps a live alternative."
     )
     limits = (
-        "Preview: this rule still reads and parses (with `ast`) every module on every "
-        "run, so its facts are not cached like the other rules' and warm runs pay for "
-        "them; it becomes stable once they move to `ProjectRule.file_facts`. "
         "Only names with a recognised marker are considered, so a copy named `train2.py` or "
         "`train_new_idea.py` is missed. Needs the files' text: when the analysed root cannot "
         "be read the rule is silent. Notebooks are compared through their code cells."

@@ -14,7 +14,8 @@ import pytest
 
 import mldebt.engine as engine
 from mldebt.analysis_rules import ANALYSIS_RULES
-from mldebt.config import parse_config, resolve_rules
+from mldebt.api import analyse
+from mldebt.config import Config, parse_config, resolve_rules
 from mldebt.engine import EngineResult, RunOptions, run
 from mldebt.registry import Registry, load_registry
 from mldebt.rule import GOOD, FileRule
@@ -197,3 +198,33 @@ def test_batches_hold_every_file_once_largest_first() -> None:
     sizes = [len(task[2]) for task in flat]
     assert sizes == sorted(sizes, reverse=True)
     assert 2 * 4 <= len(chunks) <= 2 * 2 * engine._CHUNKS_PER_JOB  # balanced, yet batched
+
+
+DEAD_BRANCHES = """\
+import random
+
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+if False:
+    X = StandardScaler().fit_transform(X)
+    noise = random.random()
+else:
+    X_tr, X_te = train_test_split(X, test_size=0.2)
+if True:
+    pass
+elif 0:
+    jitter = random.random()
+while None:
+    jitter = random.random()
+"""
+
+
+def test_code_that_can_never_run_is_not_reported_except_as_dead_code(tmp_path: Path) -> None:
+    """A leak or an unseeded draw under ``if False:`` cannot happen: only the rules about dead
+    code (MLD211) speak of it. The live ``else`` keeps its findings."""
+    (tmp_path / "prep.py").write_text(DEAD_BRANCHES, encoding="utf-8")
+    config = Config(root=tmp_path, select=["MLD519", "MLD602", "MLD603", "MLD211"])
+    result = analyse([tmp_path], config, jobs=1, use_cache=False)
+    found = sorted((f.rule, f.line) for f in result.findings)
+    assert found == [("MLD211", 6), ("MLD211", 11), ("MLD211", 15), ("MLD603", 10)]

@@ -348,6 +348,18 @@ class DataLeakage(FileRule):
             """,
             path="segments.ipynb",
         ),
+        GOOD(
+            """
+            from sklearn.decomposition import PCA
+            from sklearn.linear_model import LogisticRegression
+            from sklearn.model_selection import GroupKFold
+
+            if False:  # switched off: a leak that cannot happen (MLD211 reports the branch)
+                x = PCA(n_components=16).fit_transform(x)
+            for train_idx, valid_idx in GroupKFold(n_splits=5).split(x, y, groups=ids):
+                clf = LogisticRegression(max_iter=1000).fit(x[train_idx], y[train_idx])
+            """
+        ),
     )
 
     def __init__(self, context: Any, options: Any) -> None:

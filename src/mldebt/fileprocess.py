@@ -245,8 +245,12 @@ def _run_rules(
         except Exception as exc:  # the ML facts are lost for this file, never the findings
             outcome["reports"].append(_crash_report(ml, exc))
             ml = None
-    spans = positions(module, [*context.report_nodes(), *collector.nodes(), *ml_nodes])
-    outcome["reports"].extend(_finish(context, p, spans) for p in context.pending)
+    dead = dead_branches(module) if _CONSTANT_TEST.search(source.text) else []
+    spans = positions(module, [*context.report_nodes(), *collector.nodes(), *ml_nodes, *dead])
+    reports = [_finish(context, p, spans) for p in context.pending]
+    if dead:
+        reports = _outside(reports, [spans[d] for d in dead if d in spans], active)
+    outcome["reports"].extend(reports)
     lines = {node: span[0] for node, span in spans.items()}
     facts = collector.facts(lines)
     if ml is not None:
@@ -317,6 +321,58 @@ def _culprit(exc: BaseException, visitors: Sequence[cst.BatchableCSTVisitor]) ->
         if id(owner) in ids:
             return ids[id(owner)]
     return None
+
+
+#: ``if False:``, ``elif 0:``, ``if True:`` (its else), ``while None:``: a test known by reading it
+_CONSTANT_TEST = re.compile(r"^[ \t]*(?:if|elif|while)[ \t(]+(?:False|None|True|0|1)[ \t)]*:", re.M)
+_SUITES = (cst.BaseCompoundStatement, cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.Finally)
+#: Findings about dead code itself (and the analysis' own) stay where they are.
+_KEEP_IN_DEAD_CODE = frozenset({"dead-experimental-code", "analysis"})
+
+
+def _constant(test: cst.BaseExpression) -> bool | None:
+    if isinstance(test, cst.Name) and test.value in ("False", "None", "True"):
+        return test.value == "True"
+    if isinstance(test, cst.Integer) and test.value in ("0", "1"):
+        return test.value == "1"
+    return None
+
+
+def dead_branches(module: cst.Module) -> list[cst.CSTNode]:
+    """The suites that can never run because their test is a constant: the body of ``if
+    False:`` / ``while 0:``, the ``else`` (or ``elif`` chain) of ``if True:``. Only statements
+    are visited, never expressions."""
+    found: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = list(module.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.If, cst.While)):
+            value = _constant(node.test)
+            if value is False:
+                found.append(node.body)  # what is inside is dead already
+                if node.orelse is not None:
+                    stack.append(node.orelse)
+                continue
+            if value is True and isinstance(node, cst.If) and node.orelse is not None:
+                found.append(node.orelse)
+                stack.append(node.body)
+                continue
+        stack.extend(c for c in node.children if isinstance(c, _SUITES))
+    return found
+
+
+def _outside(
+    reports: list[dict[str, Any]], dead: list[Span], rules: Sequence[RuleSpec]
+) -> list[dict[str, Any]]:
+    """Findings of code that never runs are dropped, except those about dead code itself:
+    a leak or an unseeded draw inside ``if False:`` cannot happen (MLD211 reports the branch)."""
+    categories = {cls.code: cls.category for cls, _ in rules}
+    return [
+        r
+        for r in reports
+        if categories.get(r["rule"], "analysis") in _KEEP_IN_DEAD_CODE
+        or not any(start <= r["line"] <= end for start, _, end, _ in dead)
+    ]
 
 
 def _finish(

@@ -326,8 +326,9 @@ def _culprit(exc: BaseException, visitors: Sequence[cst.BatchableCSTVisitor]) ->
 #: ``if False:``, ``elif 0:``, ``if True:`` (its else), ``while None:``: a test known by reading it
 _CONSTANT_TEST = re.compile(r"^[ \t]*(?:if|elif|while)[ \t(]+(?:False|None|True|0|1)[ \t)]*:", re.M)
 _SUITES = (cst.BaseCompoundStatement, cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.Finally)
-#: Findings about dead code itself (and the analysis' own) stay where they are.
-_KEEP_IN_DEAD_CODE = frozenset({"dead-experimental-code", "analysis"})
+#: Findings about what code does when it runs: inside a branch that never runs they cannot
+#: happen. Others (dead code itself, a secret or a TODO in the text) stay where they are.
+_RUNTIME_CATEGORIES = frozenset({"ml-api-misuse", "reproducibility", "data-dependency"})
 
 
 def _constant(test: cst.BaseExpression) -> bool | None:
@@ -364,13 +365,13 @@ def dead_branches(module: cst.Module) -> list[cst.CSTNode]:
 def _outside(
     reports: list[dict[str, Any]], dead: list[Span], rules: Sequence[RuleSpec]
 ) -> list[dict[str, Any]]:
-    """Findings of code that never runs are dropped, except those about dead code itself:
-    a leak or an unseeded draw inside ``if False:`` cannot happen (MLD211 reports the branch)."""
+    """Findings about run-time behaviour in code that never runs are dropped: a leak or an
+    unseeded draw inside ``if False:`` cannot happen (MLD211 reports the branch itself)."""
     categories = {cls.code: cls.category for cls, _ in rules}
     return [
         r
         for r in reports
-        if categories.get(r["rule"], "analysis") in _KEEP_IN_DEAD_CODE
+        if categories.get(r["rule"], "analysis") not in _RUNTIME_CATEGORIES
         or not any(start <= r["line"] <= end for start, _, end, _ in dead)
     ]
 

@@ -44,6 +44,7 @@ class PendingReport:
     size: float
     related: Sequence[tuple[cst.CSTNode | Location, str]]
     scope: str
+    redact: Sequence[cst.CSTNode] = ()
 
 
 _SPACE = re.compile(r"\s+")
@@ -134,6 +135,7 @@ class FileContext:
         basis: str | None,
         size: float,
         related: Sequence[tuple[cst.CSTNode | Location, str]],
+        redact: Sequence[cst.CSTNode] = (),
     ) -> None:
         if node is None and line is None:
             raise ValueError(f"{rule.code}: report() needs a node or a line")
@@ -150,6 +152,7 @@ class FileContext:
                 size,
                 related,
                 self.scope.qualname,
+                tuple(redact),
             )
         )
 
@@ -159,4 +162,5 @@ class FileContext:
             if pending.node is not None:
                 nodes.append(pending.node)
             nodes.extend(n for n, _ in pending.related if isinstance(n, cst.CSTNode))
+            nodes.extend(pending.redact)
         return nodes

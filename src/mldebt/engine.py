@@ -7,6 +7,7 @@ crash) costs only the file it was on: unfinished files are retried one per proce
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import os
@@ -35,6 +36,7 @@ from mldebt.findings import Finding, Location
 from mldebt.graph import ProjectGraph
 from mldebt.registry import Registry, load_registry
 from mldebt.rule import FileRule, ProjectRule, Report
+from mldebt.secrets import scrub
 from mldebt.source import CellMap
 from mldebt.suppress import Suppression, suppressed_by
 
@@ -452,14 +454,22 @@ def _to_findings(
                 column=report.column,
                 end_line=end_line,
                 end_column=report.end_column,
-                message=report.message,
+                message=scrub(report.message),
                 debt_minutes=rule.remediation(report.size),
                 fingerprint=digest,
                 cell=cell,
-                related=tuple(_relocate(r, cells) for r in report.related),
+                related=tuple(_scrubbed(_relocate(r, cells)) for r in report.related),
+                redact=tuple(_relocate(r, cells) for r in report.redact),
             )
         )
     return findings
+
+
+def _scrubbed(location: Location) -> Location:
+    """No credential in a related location's message (an artifact named by a URL)."""
+    if location.message is None:
+        return location
+    return dataclasses.replace(location, message=scrub(location.message))
 
 
 def _relocate(data: dict[str, Any], cells: dict[str, CellMap]) -> Location:

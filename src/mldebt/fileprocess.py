@@ -397,6 +397,9 @@ def _finish(
             related.append(
                 Location(context.path, r_line, r_col, r_end, r_end_col, message=message).to_dict()
             )
+    redact = [
+        Location(context.path, *spans[node]).to_dict() for node in pending.redact if node in spans
+    ]
     report = Report(
         rule=pending.rule.code,
         message=pending.message,
@@ -407,5 +410,6 @@ def _finish(
         basis=f"{pending.scope}|{basis}",
         size=pending.size,
         related=related,
+        redact=redact,
     )
     return report.__dict__.copy()

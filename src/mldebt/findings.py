@@ -99,6 +99,8 @@ class Finding:
     fingerprint: str
     cell: int | None = None
     related: tuple[Location, ...] = field(default=())
+    #: Spans of this file that hold a secret: reporters never quote them (see mldebt.secrets).
+    redact: tuple[Location, ...] = field(default=())
 
     @property
     def sort_key(self) -> tuple[str, int, int, int, str, str]:
@@ -123,6 +125,8 @@ class Finding:
         data["fingerprint"] = self.fingerprint
         if self.related:
             data["related"] = [loc.to_dict() for loc in self.related]
+        if self.redact:
+            data["redact"] = [loc.to_dict() for loc in self.redact]
         return data
 
     @classmethod
@@ -142,4 +146,5 @@ class Finding:
             fingerprint=data["fingerprint"],
             cell=data.get("cell"),
             related=tuple(Location.from_dict(r) for r in data.get("related", ())),
+            redact=tuple(Location.from_dict(r) for r in data.get("redact", ())),
         )

@@ -86,6 +86,8 @@ class Report:
     size: float = 1.0
     path: str = ""
     related: list[dict[str, Any]] = field(default_factory=list)
+    #: Source spans (location dicts) holding a secret: no report may quote them.
+    redact: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Rule:
@@ -168,11 +170,13 @@ class FileRule(Rule, cst.BatchableCSTVisitor):
         basis: str | None = None,
         size: float = 1.0,
         related: Sequence[tuple[cst.CSTNode | Location, str]] = (),
+        redact: Sequence[cst.CSTNode] = (),
     ) -> None:
         """Report a finding at ``node``, or at an explicit ``line`` when there is no node.
 
         ``basis`` is the text that identifies the finding across edits (default: the
-        node's normalised source, or the message).
+        node's normalised source, or the message). ``redact``: nodes whose source is a secret
+        that no report may quote (give a ``basis`` too, or the secret is hashed in).
         """
         self.context.add_report(
             self,
@@ -185,6 +189,7 @@ class FileRule(Rule, cst.BatchableCSTVisitor):
             basis=basis,
             size=size,
             related=related,
+            redact=redact,
         )
 
 

@@ -19,6 +19,7 @@ from mldebt.discovery import DiscoveryError
 from mldebt.export.graph_export import FORMATS, VIEWS, export, mermaid_too_big
 from mldebt.registry import RegistryError
 from mldebt.report import ReportError, write_atomically
+from mldebt.secrets import scrub
 
 EXIT_ERROR = 2
 
@@ -92,7 +93,7 @@ def graph(
         result = analyse([path], config, jobs=jobs, use_cache=not no_cache)
         if result.graph is None:  # pragma: no cover - the engine always builds one
             _fail("no project graph was built")
-        text = export(result.graph, fmt, view)
+        text = scrub(export(result.graph, fmt, view))  # artifacts named by URLs with passwords
         if output is None:
             click.echo(text, nl=False)
         else:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mldebt.api import AnalysisResult
 from mldebt.report import github, gitlab, html, json_report, junit, sarif, text
+from mldebt.secrets import scrub
 
 Renderer = Callable[[AnalysisResult, bool], str]
 
@@ -28,7 +29,9 @@ class ReportError(Exception):
 
 
 def render(fmt: str, result: AnalysisResult, color: bool = False) -> str:
-    return FORMATS[fmt](result, color)
+    """The report in ``fmt``; well-known token shapes and URL passwords never get through,
+    whichever part of the report (a message, a quoted line, a graph label) carries them."""
+    return scrub(FORMATS[fmt](result, color))
 
 
 def _mode(path: Path) -> int:

@@ -24,6 +24,7 @@ from mldebt.gitdiff import GitError, resolve_commit, work_tree
 from mldebt.registry import RegistryError, load_registry
 from mldebt.report import ReportError, write_atomically
 from mldebt.report.html import page
+from mldebt.secrets import scrub
 
 EXIT_ERROR = 2
 DEFAULT_OUTPUT = "mldebt-report.html"
@@ -189,7 +190,7 @@ def report(
             jobs=jobs,
             use_cache=not no_cache,
         )
-        html = page(result, title=title, churn_days=churn_days or None)
+        html = scrub(page(result, title=title, churn_days=churn_days or None))
         write_atomically(output, html)
     except (
         ConfigError,

@@ -35,6 +35,7 @@ from mldebt.report import graphview
 from mldebt.report.highlight import Line, highlight
 from mldebt.report.text import duration
 from mldebt.rule import Example, Rule
+from mldebt.secrets import redact_lines, scrub
 from mldebt.source import SourceError, decode_python
 
 CONTEXT_LINES = 2  # lines shown around a finding
@@ -66,7 +67,7 @@ def page(
     churn = git_churn(root, churn_days, now) if churn_days is not None else None
     model = build(findings, lines_of_code(result), result.files, churn, churn_days)
     rules = _rule_classes(result, findings)
-    sources = Sources(root, result.files)
+    sources = Sources(root, result.files, [*result.findings, *findings])
     data = _data(findings, status, rules, sources, comparison)
     graph = graphview.build(
         result.graph.nx if result.graph is not None else None,
@@ -174,10 +175,22 @@ def _rule_classes(result: AnalysisResult, findings: Iterable[Finding]) -> dict[s
 class Sources:
     """Highlighted lines of the analysed files, read once each, only files the run analysed."""
 
-    def __init__(self, root: Path, files: Iterable[str]) -> None:
+    def __init__(self, root: Path, files: Iterable[str], findings: Iterable[Finding] = ()) -> None:
         self.root = root
         self.files = set(files)
         self._loaded: dict[str, dict[int | None, list[Line]] | None] = {}
+        #: Spans no snippet may quote, by (path, cell): the secrets rules found.
+        self.redact: dict[tuple[str, int | None], list[Location]] = {}
+        for finding in findings:
+            for span in finding.redact:
+                self.redact.setdefault((span.path, span.cell), []).append(span)
+
+    def _text(self, path: str, cell: int | None, text: str) -> str:
+        """``text`` with its secrets masked: the spans rules marked, and known token shapes."""
+        spans = self.redact.get((path, cell))
+        if spans:
+            text = "\n".join(redact_lines(text.split("\n"), spans))
+        return scrub(text)
 
     def lines(self, path: str, cell: int | None) -> list[Line] | None:
         """The highlighted lines of ``path`` (of notebook cell ``cell``, 1-based among all
@@ -198,14 +211,16 @@ class Sources:
             return None
         if path.endswith(".ipynb"):
             raw = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
-            cells: dict[int | None, list[Line]] = {None: _plain(raw)}
+            cells: dict[int | None, list[Line]] = {None: _plain(scrub(raw))}
             for index, text in notebook_cells(data).items():
+                text = self._text(path, index, text)
                 cells[index] = _lines(highlight(text), text)
             return cells
         try:
-            text = decode_python(data)
+            text = self._text(path, None, decode_python(data))
         except SourceError:
-            return {None: _plain(data.decode("utf-8", errors="replace").replace("\r\n", "\n"))}
+            raw = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+            return {None: _plain(self._text(path, None, raw))}
         return {None: _lines(highlight(text), text)}
 
     def snippet(

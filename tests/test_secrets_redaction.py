@@ -137,3 +137,9 @@ def test_redact_lines_masks_spans_in_place() -> None:
     lines = ['key = "abc123xyz"', "x = 1"]
     span = Location("a.py", 1, 7, 1, 18)
     assert redact_lines(lines, [span]) == ["key = ***********", "x = 1"]
+
+
+def test_words_in_a_token_format_are_not_tokens() -> None:
+    css = "sk-toggleable__label-arrow sk-estimator-doc-link-2024"
+    assert token_shape(css) is None
+    assert scrub(css) == css

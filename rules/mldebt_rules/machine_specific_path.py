@@ -34,6 +34,7 @@ _PROSE_KEYWORDS = frozenset(
     {"help", "description", "epilog", "usage", "doc", "docstring", "example", "metavar"}
 )
 _TEMPLATE = re.compile(r"[<>{}]|\$[A-Z{]|%\(|\*")
+_REGEX = re.compile(r"[*+?|^$\[\]{}]")
 _PLACEHOLDER_USERS = frozenset({"user", "username", "me", "you", "your_name", "yourname", "name"})
 
 
@@ -48,6 +49,8 @@ def machine_path(value: str) -> str | None:
         head = value[: match.end()]
         if _TEMPLATE.search(head):
             return None
+        if what.startswith("a Windows") and _REGEX.search(value):
+            return None  # a regular expression (r"\\text\s*{"), not a path
         if what == "a user's home folder" and value.startswith(("/home/", "/Users/")):
             user = value.split("/")[2]
             if user.lower() in _PLACEHOLDER_USERS:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import libcst as cst
 
@@ -18,6 +19,7 @@ _PATH_CALLS = {
     "sys.path.extend": "sys.path.extend",
     "site.addsitedir": "site.addsitedir",
 }
+_SPELLED_PLACE = re.compile(r"[\"']|__file__|getcwd|\bcwd\(")
 #: Folders whose code is prototype code by name.
 PROTOTYPE_FOLDERS = frozenset(
     {
@@ -70,8 +72,11 @@ class SysPathManipulation(TextGate, FileRule):
     what = (
         "Edits of the import path in code: `sys.path.append`, `sys.path.insert`, "
         "`sys.path.extend`, `sys.path += [...]`, `sys.path = [...] + sys.path` and "
-        "`site.addsitedir`. Tests (`conftest.py`, `tests/`), documentation builds (`docs/`, "
-        "`conf.py`), `setup.py` and notebooks are not reported."
+        "`site.addsitedir`, at module level or, inside a function, to a place the code spells "
+        "out (a string, `__file__`, the working directory): a library that puts a folder it is "
+        "given on the path (a plugin or dynamic-modules cache) is not reported. Neither are "
+        "tests (`conftest.py`, `tests/`), documentation builds (`docs/`, `conf.py`), "
+        "`setup.py` and notebooks."
     )
     why = (
         "Sculley et al., §Abstraction Debt and the *prototype smell*: code that reaches into "
@@ -167,7 +172,7 @@ class SysPathManipulation(TextGate, FileRule):
         if node.func.attr.value not in ("append", "insert", "extend", "addsitedir"):
             return
         name = self.context.resolver.call_name(node)
-        if name in _PATH_CALLS:
+        if name in _PATH_CALLS and self._hard_wired(node.args):
             self._report(node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
@@ -177,6 +182,15 @@ class SysPathManipulation(TextGate, FileRule):
     def visit_Assign(self, node: cst.Assign) -> None:
         if not self.exempt and any(self._is_sys_path(t.target) for t in node.targets):
             self._report(node)
+
+    def _hard_wired(self, args: Sequence[cst.Arg]) -> bool:
+        """A path edit at module level, or one to a place spelled out in the code (a literal,
+        ``__file__``, the working directory): not a library's own mechanism for a folder it is
+        given (a plugin or modules cache, a test helper's argument)."""
+        if not self.context.scope.qualname:
+            return True
+        code = " ".join(self.context.node_source(a.value) for a in args)
+        return bool(_SPELLED_PLACE.search(code))
 
     def _is_sys_path(self, target: cst.BaseExpression) -> bool:
         return (

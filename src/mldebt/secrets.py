@@ -25,6 +25,8 @@ class TokenShape:
     pattern: re.Pattern[str]
     #: Characters of the match that name the format and may be shown (``hf_``, ``AKIA``).
     prefix: int
+    #: Random mixed-case letters and digits (every format here but AWS key ids and Slack's).
+    mixed_case: bool = True
 
 
 TOKEN_SHAPES: tuple[TokenShape, ...] = (
@@ -34,14 +36,18 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
         re.compile(r"(?<![\w-])sk-(?:proj-|ant-[a-z0-9]+-)?[A-Za-z0-9_\-]{20,}(?![\w-])"),
         3,
     ),
-    TokenShape("AWS access key id", re.compile(r"(?<![\w-])(?:AKIA|ASIA)[0-9A-Z]{16}(?![\w-])"), 4),
+    TokenShape(
+        "AWS access key id", re.compile(r"(?<![\w-])(?:AKIA|ASIA)[0-9A-Z]{16}(?![\w-])"), 4, False
+    ),
     TokenShape(
         "GitHub token",
         re.compile(r"(?<![\w-])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})"),
         4,
     ),
     TokenShape("GitLab token", re.compile(r"(?<![\w-])glpat-[A-Za-z0-9_\-]{20,}(?![\w-])"), 6),
-    TokenShape("Slack token", re.compile(r"(?<![\w-])xox[abposr]-[A-Za-z0-9\-]{10,}(?![\w-])"), 5),
+    TokenShape(
+        "Slack token", re.compile(r"(?<![\w-])xox[abposr]-[A-Za-z0-9\-]{10,}(?![\w-])"), 5, False
+    ),
     TokenShape("Google API key", re.compile(r"(?<![\w-])AIza[0-9A-Za-z_\-]{35}(?![\w-])"), 4),
     TokenShape(
         "Weights & Biases key", re.compile(r"(?<![\w-])(?:wandb_v1_)[A-Za-z0-9_]{20,}(?![\w-])"), 9
@@ -127,9 +133,18 @@ def token_shape(value: str) -> tuple[TokenShape, re.Match[str]] | None:
     for shape in TOKEN_SHAPES:
         for match in shape.pattern.finditer(value):
             body = match.group()[shape.prefix :]
-            if entropy(body) >= 3.0 and not _PLACEHOLDER_MARKS.search(body):
+            if _random(body, shape.mixed_case):
                 return shape, match
     return None
+
+
+def _random(body: str, mixed_case: bool) -> bool:
+    """Does a token's body look generated (not ``xxxx``, not ``toggleable__label-arrow``)?"""
+    if entropy(body) < 3.0 or _PLACEHOLDER_MARKS.search(body):
+        return False
+    if not any(c.isdigit() for c in body):
+        return False
+    return not mixed_case or (any(c.isupper() for c in body) and any(c.islower() for c in body))
 
 
 def url_password(value: str) -> re.Match[str] | None:
@@ -153,10 +168,15 @@ def scrub(text: str) -> str:
         return text
     for shape in TOKEN_SHAPES:
         if shape.pattern.search(text):
-            text = shape.pattern.sub(lambda m, s=shape: mask(m.group(), s.prefix), text)  # type: ignore[misc]
+            text = shape.pattern.sub(lambda m, s=shape: _masked_token(m, s), text)  # type: ignore[misc]
     if "://" in text and "@" in text:
         text = URL_CREDENTIALS.sub(_mask_url_password, text)
     return text
+
+
+def _masked_token(match: re.Match[str], shape: TokenShape) -> str:
+    token = match.group()
+    return mask(token, shape.prefix) if _random(token[shape.prefix :], shape.mixed_case) else token
 
 
 def _mask_url_password(match: re.Match[str]) -> str:

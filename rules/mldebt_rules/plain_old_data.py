@@ -13,17 +13,16 @@ from libcst.helpers import get_full_name_for_node
 from mldebt.findings import Location, Severity
 from mldebt.graph import is_test_path
 from mldebt.rule import BAD, GOOD, ProjectRule
-from mldebt.traversal import positions
 
 if TYPE_CHECKING:
     from mldebt.context import FileContext
 
 FACTS_KEY = "plain_old_data"
-#: Calls whose result is a model's output or a metric of one.
-_MODEL_OUTPUT = re.compile(
-    r"\.(?:predict|predict_proba|predict_log_proba|decision_function|evaluate|generate)\("
-    r"|\b(?:\w+_score|log_loss|\w+_error|classification_report|confusion_matrix)\("
+#: Methods and functions whose result is a model's output or a metric of one.
+_MODEL_METHODS = frozenset(
+    {"predict", "predict_proba", "predict_log_proba", "decision_function", "evaluate", "generate"}
 )
+_METRIC = re.compile(r"^(?:\w+_score|log_loss|\w+_error|classification_report|confusion_matrix)$")
 #: Unpacking ``a, b = f()`` into two names is ordinary Python; three or more is a record.
 MIN_UNPACKED = 3
 
@@ -83,95 +82,155 @@ def _index(node: cst.Subscript) -> str | None:
     return None
 
 
+def _calls_model(function: cst.FunctionDef) -> bool:
+    """Does the function assign or return a model's output or a metric (``model.predict(X)``,
+    ``roc_auc_score(y, p)``, ``net.predict(x).argmax(1)``) at the top of a statement?"""
+    for statement in _statements(function.body):
+        for small in _small(statement):
+            value = getattr(small, "value", None)
+            if isinstance(value, cst.BaseExpression) and _model_call(value, 4):
+                return True
+    return False
+
+
+def _model_call(expr: cst.BaseExpression, depth: int) -> bool:
+    if depth <= 0:
+        return False
+    if isinstance(expr, cst.Call):
+        func = expr.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        if isinstance(name, str) and (
+            name in _MODEL_METHODS if isinstance(func, cst.Attribute) else _METRIC.match(name)
+        ):
+            return True
+        if isinstance(func, cst.Attribute):
+            return _model_call(func.value, depth - 1)
+        return False
+    if isinstance(expr, (cst.Subscript, cst.Attribute)):
+        return _model_call(expr.value, depth - 1)
+    if isinstance(expr, (cst.Tuple, cst.List)):
+        return any(_model_call(e.value, depth - 1) for e in expr.elements)
+    if isinstance(expr, cst.Dict):
+        return any(
+            isinstance(e, cst.DictElement) and _model_call(e.value, depth - 1)
+            for e in expr.elements
+        )
+    if isinstance(expr, cst.BinaryOperation):
+        return _model_call(expr.left, depth - 1) or _model_call(expr.right, depth - 1)
+    if isinstance(expr, cst.Comparison):
+        return _model_call(expr.left, depth - 1)
+    return False
+
+
+def _imported_names(module: cst.Module) -> set[str]:
+    """Names the module's top-level imports bind (``from a import f`` -> f, ``import a.b``
+    -> a)."""
+    names: set[str] = set()
+    for statement in module.body:
+        for small in _small(statement):
+            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                names.update(
+                    (a.asname.name.value if a.asname and isinstance(a.asname.name, cst.Name) else
+                     get_full_name_for_node(a.name) or "")
+                    for a in small.names
+                )  # fmt: skip
+            elif isinstance(small, cst.Import):
+                for alias in small.names:
+                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                        names.add(alias.asname.name.value)
+                    else:
+                        names.add((get_full_name_for_node(alias.name) or "").partition(".")[0])
+    names.discard("")
+    return names
+
+
 def collect(context: FileContext) -> dict[str, Any] | None:
-    """Functions that return raw records (``producers``: qualname -> [shapes, line]) and
-    calls whose result is unpacked or indexed (``consumers``: [callee as written, how, line])."""
+    """Functions that return raw records (``producers``: qualname -> [shapes, calls a model])
+    and calls of imported functions whose result is unpacked or indexed (``consumers``:
+    [callee as written, how, scope]). Statements only: no expression is walked, and only the
+    top of the values assigned and returned is looked at for model calls."""
     module = context.module
+    imported = _imported_names(module)
     producers: dict[str, list[Any]] = {}
-    consumers: list[tuple[str, str, cst.CSTNode]] = []
-    named_results: dict[str, tuple[str, cst.CSTNode]] = {}
-    defs: list[tuple[str, cst.FunctionDef]] = []
+    consumers: list[list[str]] = []
+    named_results: dict[str, tuple[str, str]] = {}
 
     def scan(body: Any, prefix: str) -> None:
+        scope = prefix.rstrip(".")
         for statement in _statements(body):
             if isinstance(statement, cst.FunctionDef):
                 qualname = prefix + statement.name.value
-                defs.append((qualname, statement))
+                _producer(qualname, statement)
                 scan(statement.body, qualname + ".")
             elif isinstance(statement, cst.ClassDef):
                 scan(statement.body, prefix + statement.name.value + ".")
             for small in _small(statement):
                 if isinstance(small, cst.Assign):
-                    _consumer(small.targets, small.value)
+                    _consumer(small.targets, small.value, scope)
                 elif isinstance(small, (cst.AnnAssign, cst.Return)) and small.value is not None:
-                    _consumer((), small.value)
+                    _consumer((), small.value, scope)
 
-    def _consumer(targets: Any, value: cst.BaseExpression) -> None:
-        if isinstance(value, cst.Subscript) and isinstance(value.value, cst.Call):
-            how = _index(value)
-            callee = get_full_name_for_node(value.value.func)
-            if how is not None and callee:
-                consumers.append((callee, f"[{how}]", value))
-            return
-        if not isinstance(value, cst.Call):
-            return
-        callee = get_full_name_for_node(value.func)
-        if not callee:
-            return
-        for target in targets:
-            shape = target.target
-            if isinstance(shape, (cst.Tuple, cst.List)) and len(shape.elements) >= MIN_UNPACKED:
-                consumers.append((callee, f"unpacked into {len(shape.elements)} names", value))
-            elif isinstance(shape, cst.Name):
-                named_results[shape.value] = (callee, value)
-
-    scan(module, "")
-    for qualname, function in defs:
-        shapes = []
+    def _producer(qualname: str, function: cst.FunctionDef) -> None:
+        shapes = set()
         for statement in _statements(function.body):
             for small in _small(statement):
                 if isinstance(small, cst.Return) and small.value is not None:
                     shape = _shape(small.value)
                     if shape is not None:
-                        shapes.append(shape)
+                        shapes.add(shape)
         if shapes:
-            producers[qualname] = [sorted(set(shapes)), function]
+            producers[qualname] = [sorted(shapes), _calls_model(function)]
+
+    def _callee(call: cst.Call) -> str | None:
+        callee = get_full_name_for_node(call.func)
+        if callee and callee.partition(".")[0] in imported:
+            return callee
+        return None
+
+    def _consumer(targets: Any, value: cst.BaseExpression, scope: str) -> None:
+        if isinstance(value, cst.Subscript) and isinstance(value.value, cst.Call):
+            how = _index(value)
+            callee = _callee(value.value)
+            if how is not None and callee:
+                consumers.append([callee, f"indexed [{how}]", scope])
+            return
+        if not isinstance(value, cst.Call):
+            return
+        callee = _callee(value)
+        if not callee:
+            return
+        for target in targets:
+            shape = target.target
+            if isinstance(shape, (cst.Tuple, cst.List)) and len(shape.elements) >= MIN_UNPACKED:
+                consumers.append([callee, f"unpacked into {len(shape.elements)} names", scope])
+            elif isinstance(shape, cst.Name):
+                named_results[shape.value] = (callee, scope)
+
+    scan(module, "")
     if named_results:
         _indexed_names(context, named_results, consumers)
     if not producers and not consumers:
         return None
-    nodes = [p[1] for p in producers.values()] + [c[2] for c in consumers]
-    spans = positions(module, nodes)
-    lines = context.lines
-    return {
-        "producers": {
-            q: [
-                s,
-                spans[f][0],
-                bool(_MODEL_OUTPUT.search("\n".join(lines[spans[f][0] - 1 : spans[f][2]]))),
-            ]
-            for q, (s, f) in producers.items()
-            if f in spans
-        },
-        "consumers": [[c, how, spans[n][0]] for c, how, n in consumers if n in spans],
-    }
+    return {"producers": producers, "consumers": consumers}
 
 
 def _indexed_names(
-    context: FileContext,
-    named: dict[str, tuple[str, cst.CSTNode]],
-    consumers: list[tuple[str, str, cst.CSTNode]],
+    context: FileContext, named: dict[str, tuple[str, str]], consumers: list[list[str]]
 ) -> None:
     """``res = f(...)`` followed by ``res[0]`` or ``res["auc"]`` somewhere in the file (a text
     search: cheap, and the project rule asks for the callee to be a producer as well)."""
     text = context.text
-    for name, (callee, node) in named.items():
-        if f"{name}[" not in text:
-            continue
-        pattern = re.compile(rf"(?<![\w.]){re.escape(name)}\[\s*(\d+|'[^'\n]*'|\"[^\"\n]*\")\s*\]")
-        found = sorted({m.group(1) for m in pattern.finditer(text)})
-        if found:
-            consumers.append((callee, "indexed " + ", ".join(f"[{f}]" for f in found), node))
+    names = [name for name in named if f"{name}[" in text]
+    if not names:
+        return
+    alternatives = "|".join(map(re.escape, names))
+    pattern = re.compile(rf"(?<![\w.])({alternatives})\[\s*(\d+|'[^'\n]*'|\"[^\"\n]*\")\s*\]")
+    found: dict[str, set[str]] = {}
+    for match in pattern.finditer(text):
+        found.setdefault(match.group(1), set()).add(match.group(2))
+    for name, keys in found.items():
+        callee, scope = named[name]
+        consumers.append([callee, "indexed " + ", ".join(f"[{k}]" for k in sorted(keys)), scope])
 
 
 class PlainOldDataResult(ProjectRule):
@@ -354,10 +413,11 @@ class PlainOldDataResult(ProjectRule):
             data = facts.extra.get(FACTS_KEY)
             if not data or not data.get("producers"):
                 continue
-            for qualname, (shapes, line, calls_model) in data["producers"].items():
+            lines = {d.qualname: d.line for d in facts.definitions}
+            for qualname, (shapes, calls_model) in data["producers"].items():
                 tokens = facts.returns.get(qualname, ())
                 if calls_model or any(t.startswith(("m:", "mp:")) for t in tokens):
-                    model_returns[(facts.path, qualname)] = [shapes, line]
+                    model_returns[(facts.path, qualname)] = [shapes, lines.get(qualname, 1)]
         if not model_returns:
             return
         uses: dict[tuple[str, str], list[Location]] = {}
@@ -365,10 +425,13 @@ class PlainOldDataResult(ProjectRule):
             data = facts.extra.get(FACTS_KEY)
             if not data or not data.get("consumers") or is_test_path(facts.path):
                 continue
-            for callee, how, line in data["consumers"]:
+            for callee, how, scope in data["consumers"]:
                 target = self._resolve(facts, callee)
                 if target is None or target not in model_returns or target[0] == facts.path:
                     continue
+                line = next(
+                    (c.line for c in facts.calls if c.callee == callee and c.scope == scope), 1
+                )
                 uses.setdefault(target, []).append(
                     Location(facts.path, line, message=f"`{callee}(...)` {how} here")
                 )

@@ -54,6 +54,9 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     ),
 )
 
+#: Every format's prefix: one search rules out most text before the formats are tried.
+_ANY_PREFIX = re.compile(r"hf_|sk-|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox|AIza|wandb_v1_")
+
 #: ``scheme://user:password@host``: group 1 is the password.
 URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@'\"]+:([^/\s@'\"]+)@[^\s'\"]")
 
@@ -130,6 +133,8 @@ def is_placeholder(value: str) -> bool:
 def token_shape(value: str) -> tuple[TokenShape, re.Match[str]] | None:
     """The first well-known credential format found in ``value`` (not a placeholder such as
     ``hf_xxxxxxxx…``)."""
+    if not _ANY_PREFIX.search(value):
+        return None
     for shape in TOKEN_SHAPES:
         for match in shape.pattern.finditer(value):
             body = match.group()[shape.prefix :]
@@ -149,6 +154,8 @@ def _random(body: str, mixed_case: bool) -> bool:
 
 def url_password(value: str) -> re.Match[str] | None:
     """A ``scheme://user:password@host`` whose password is not a placeholder."""
+    if "://" not in value or "@" not in value:
+        return None
     for match in URL_CREDENTIALS.finditer(value):
         if not is_placeholder(match.group(1)):
             return match
@@ -166,7 +173,7 @@ def scrub(text: str) -> str:
     """``text`` with every well-known token shape and URL password masked."""
     if not text:
         return text
-    for shape in TOKEN_SHAPES:
+    for shape in TOKEN_SHAPES if _ANY_PREFIX.search(text) else ():
         if shape.pattern.search(text):
             text = shape.pattern.sub(lambda m, s=shape: _masked_token(m, s), text)  # type: ignore[misc]
     if "://" in text and "@" in text:

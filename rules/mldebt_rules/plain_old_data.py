@@ -416,7 +416,7 @@ class PlainOldDataResult(ProjectRule):
             lines = {d.qualname: d.line for d in facts.definitions}
             for qualname, (shapes, calls_model) in data["producers"].items():
                 tokens = facts.returns.get(qualname, ())
-                if calls_model or any(t.startswith(("m:", "mp:")) for t in tokens):
+                if calls_model or any(t.startswith("m:") for t in tokens):
                     model_returns[(facts.path, qualname)] = [shapes, lines.get(qualname, 1)]
         if not model_returns:
             return

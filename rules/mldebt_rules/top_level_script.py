@@ -39,7 +39,7 @@ def _imports(statement: cst.BaseStatement) -> list[str]:
                 and not small.relative
             ):
                 found.append(cst.helpers.get_full_name_for_node(small.module) or "")
-    elif isinstance(statement, cst.Try):
+    elif isinstance(statement, cst.Try) and isinstance(statement.body, cst.IndentedBlock):
         for inner in statement.body.body:
             found.extend(_imports(inner))
     return [name.partition(".")[0] for name in found]

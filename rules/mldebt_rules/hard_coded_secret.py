@@ -77,6 +77,9 @@ _GATE = (
     *("glpat-", "xox", "AIza", "wandb_v1", "://", "oken", "OKEN", "ecret", "ECRET", "assw"),
     *("ASSW", "pwd", "PWD", "key", "KEY", "Key", "redential", "REDENTIAL"),
 )
+_NAME_PARTS = ("pass", "pwd", "secret", "token", "key", "credential")
+#: What a literal's source must hold to be worth evaluating for a token format or a URL password.
+_MAYBE_SECRET = re.compile(r"hf_|sk-|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox|AIza|wandb_v1_|://")
 #: How random a value under a token or key name must look (bits per character).
 _MIN_ENTROPY = 3.0
 _TOKEN_VALUE = re.compile(r"^[A-Za-z0-9_\-+/=.:~]{16,}$")
@@ -84,6 +87,9 @@ _TOKEN_VALUE = re.compile(r"^[A-Za-z0-9_\-+/=.:~]{16,}$")
 
 def secret_name(name: str) -> bool:
     """Does the name say its value is a credential?"""
+    lowered = name.lower()
+    if not any(part in lowered for part in _NAME_PARTS):
+        return False
     words = [w.lower() for w in _WORDS.findall(name)]
     if not words:
         return False
@@ -294,14 +300,14 @@ class HardCodedSecret(TextGate, FileRule):
     # well-known formats anywhere ------------------------------------------------------------
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        if id(node) in self.seen:
+        if id(node) in self.seen or not _MAYBE_SECRET.search(node.value):
             return
         value = _literal(node)
         if value:
             self._shaped(node, value)
 
     def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
-        if id(node) in self.seen:
+        if id(node) in self.seen or not _MAYBE_SECRET.search(node.value):
             return
         self._shaped(node, node.value)
 

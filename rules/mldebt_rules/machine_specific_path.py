@@ -188,6 +188,10 @@ class MachineSpecificPath(TextGate, FileRule):
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         if self.test or id(node) in self.skip:
             return
+        raw = node.value
+        start = raw[len(node.prefix) + len(node.quote) : len(node.prefix) + len(node.quote) + 2]
+        if not start or (start[0] not in "/~\\" and start[1:] != ":"):
+            return  # cannot start with a machine path: skip the literal's evaluation
         try:
             value = node.evaluated_value
         except Exception:  # an escape Python refuses ("C:\Users" in an old script)

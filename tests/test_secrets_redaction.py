@@ -143,3 +143,19 @@ def test_words_in_a_token_format_are_not_tokens() -> None:
     css = "sk-toggleable__label-arrow sk-estimator-doc-link-2024"
     assert token_shape(css) is None
     assert scrub(css) == css
+
+
+def test_a_project_rule_can_mark_a_secret_span_too() -> None:
+    """The redaction spans are part of the rule API, for project rules as for file rules."""
+    from mldebt.graph import ProjectGraph
+    from mldebt.rule import ProjectRule
+
+    class Marks(ProjectRule):
+        code = "X001"
+
+        def check(self) -> None:
+            self.report("a.py", 2, "a secret", redact=[Location("a.py", 2, 5, 2, 20)])
+
+    rule = Marks(ProjectGraph([]), {})
+    rule.check()
+    assert rule.reports[0].redact == [Location("a.py", 2, 5, 2, 20).to_dict()]

@@ -237,10 +237,12 @@ class ProjectRule(Rule):
         key: str = "",
         size: float = 1.0,
         related: Sequence[Location] = (),
+        redact: Sequence[Location] = (),
     ) -> None:
         """Report a finding in ``path`` (as the graph names it) at a module line.
 
-        ``key`` names what the finding is about (an artifact, a symbol) for the fingerprint.
+        ``key`` names what the finding is about (an artifact, a symbol) for the fingerprint;
+        ``redact``: spans (module lines) holding a secret that no report may quote.
         """
         self.reports.append(
             Report(
@@ -254,5 +256,6 @@ class ProjectRule(Rule):
                 size=size,
                 path=path,
                 related=[loc.to_dict() for loc in related],
+                redact=[loc.to_dict() for loc in redact],
             )
         )

@@ -23,6 +23,8 @@ from typing import Any
 import pathspec
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
+#: Settings files read by the configuration facts (never analysed as source).
+CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 
 
 class DiscoveryError(Exception):
@@ -146,8 +148,12 @@ def discover(
     root: Path,
     exclude: Iterable[str],
     respect_gitignore: bool = True,
+    suffixes: tuple[str, ...] = SOURCE_SUFFIXES,
 ) -> Iterator[SourceFile]:
-    """Yield each source file once: the given paths in order, each folder's files sorted."""
+    """Yield each source file once: the given paths in order, each folder's files sorted.
+
+    ``suffixes``: which files a folder's walk yields (files named explicitly always are).
+    """
     excluded = pathspec.GitIgnoreSpec.from_lines(list(exclude))
     seen: set[Path] = set()
     for given in paths:
@@ -164,7 +170,7 @@ def discover(
         walk_filter = _Filter(root, excluded, _GitIgnores(top) if top else None)
         if _excluded_itself(absolute, walk_filter):
             walk_filter.base = absolute
-        for found in _walk(absolute, root, walk_filter):
+        for found in _walk(absolute, root, walk_filter, suffixes):
             if found.path not in seen:
                 seen.add(found.path)
                 yield found
@@ -193,7 +199,9 @@ def _excluded_itself(folder: Path, walk_filter: _Filter) -> bool:
     return False
 
 
-def _walk(top: Path, root: Path, walk_filter: _Filter) -> Iterator[SourceFile]:
+def _walk(
+    top: Path, root: Path, walk_filter: _Filter, suffixes: tuple[str, ...] = SOURCE_SUFFIXES
+) -> Iterator[SourceFile]:
     unlistable: list[OSError] = []
     for folder, dirs, files in os.walk(top, onerror=unlistable.append, followlinks=False):
         for error in unlistable:  # reported where the walk meets it, in order
@@ -210,7 +218,7 @@ def _walk(top: Path, root: Path, walk_filter: _Filter) -> Iterator[SourceFile]:
             kept.append(name)
         dirs[:] = kept
         for name in sorted(files):
-            if not name.endswith(SOURCE_SUFFIXES):
+            if not name.endswith(suffixes):
                 continue
             path = here / name
             if not walk_filter.skip(path, is_dir=False):

@@ -29,7 +29,8 @@ from mldebt.analysis_rules import (
 )
 from mldebt.cache import CACHE_DIR, Cache
 from mldebt.config import Config, EnabledRule, PerFileIgnores
-from mldebt.discovery import SourceFile, discover
+from mldebt.discovery import CONFIG_SUFFIXES, SourceFile, discover
+from mldebt.facts.config import ConfigFile, read_config_files
 from mldebt.facts.model import ModuleFacts
 from mldebt.fileprocess import Outcome, RuleSpec, analyse_bytes
 from mldebt.findings import Finding, Location
@@ -100,10 +101,26 @@ def run(
         states = _per_file_pass(sources, file_rules, cache, options)
         facts = _facts(states)
         graph = ProjectGraph(facts, config.root)
+        graph.add_config(_config_files(paths, config))
     project_reports = _project_pass(graph, enabled)
     findings, suppressed = _finalise(states, project_reports, enabled, config, registry)
     loc = sum(f.lines_of_code for f in facts)
     return EngineResult(findings, [s.source.rel for s in states], loc, graph, suppressed, facts)
+
+
+def _config_files(paths: Sequence[Path], config: Config) -> list[ConfigFile]:
+    """The settings files under the analysed folders (same excludes as the sources)."""
+    folders = [p for p in paths if p.is_dir()]
+    if not folders:
+        return []
+    found = discover(
+        folders,
+        config.root,
+        [*config.exclude, *config.extend_exclude],
+        config.respect_gitignore,
+        CONFIG_SUFFIXES,
+    )
+    return read_config_files(found)
 
 
 def _salt(registry: Registry, file_rules: Sequence[RuleSpec]) -> str:

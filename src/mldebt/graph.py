@@ -38,6 +38,8 @@ import networkx as nx
 
 from mldebt.facts import paths
 from mldebt.facts.apis import is_library
+from mldebt.facts.config import FACTS_KEY as CONFIG_FACTS
+from mldebt.facts.config import ConfigFile
 from mldebt.facts.model import Artifact, Model, ModuleFacts
 from mldebt.source import CellMap
 
@@ -68,6 +70,18 @@ def column_node(name: str) -> str:
 
 def constant_node(qualname: str) -> str:
     return f"signal:constant:{qualname}"
+
+
+def config_key_node(key: str) -> str:
+    return f"config-key:{key}"
+
+
+def _defined_key(kind: str, key: str, owner: str | None, module: str) -> str:
+    """How the graph names a key a module defines: ``argparse:lr``, ``click:lr``, or the
+    configuration module's qualified name (``config.TRAIN.lr``, ``config.TrainConfig.lr``)."""
+    if kind in ("argparse", "click"):
+        return f"{kind}:{key}"
+    return ".".join(p for p in (module, owner, key) if p)
 
 
 def is_test_path(path: str) -> bool:
@@ -229,6 +243,8 @@ class ProjectGraph:
         self._flow_memo: dict[tuple[str, str], _Flow] = {}
         self._executors: dict[tuple[str, str], set[str]] = {}
         self._spelling: dict[str, str] = {}
+        #: settings and DVC files parsed for the configuration facts (see :meth:`add_config`)
+        self.config_files: list[ConfigFile] = []
         graph = self.nx
         nodes: list[tuple[str, dict[str, Any]]] = []
         edges: list[tuple[str, str, str, dict[str, Any]]] = []
@@ -283,6 +299,55 @@ class ProjectGraph:
         self._add_models()
         self._add_flows()
         self._add_signals()
+
+    # --- configuration ---------------------------------------------------------------------
+
+    def add_config(self, files: Iterable[ConfigFile]) -> None:
+        """Join the configuration facts: ``config-file`` nodes for the settings files,
+        ``config-key`` nodes for their dotted keys and the keys the modules define (argparse,
+        click, configuration modules) or read; ``defines`` edges from the file or module that
+        defines a key, ``reads-config`` edges from a key to the module that reads it."""
+        self.config_files = sorted(files, key=lambda f: f.path)
+        nodes: list[tuple[str, dict[str, Any]]] = []
+        edges: list[tuple[str, str, str, dict[str, Any]]] = []
+        for config in self.config_files:
+            source = f"config-file:{config.path}"
+            nodes.append(
+                (source, {"kind": "config-file", "label": config.path, "path": config.path})
+            )
+            for key, (_value, line) in config.keys.items():
+                node = config_key_node(key)
+                nodes.append((node, {"kind": "config-key", "label": key}))
+                edges.append((source, node, f"defines@{line}", {"kind": "defines", "line": line}))
+        for module in self.by_path.values():
+            data = module.extra.get(CONFIG_FACTS)
+            if not data:
+                continue
+            source = module_node(module.module)
+            for kind, key, _value, line, owner in data.get("defines", ()):
+                name = _defined_key(kind, key, owner, module.module)
+                node = config_key_node(name)
+                nodes.append((node, {"kind": "config-key", "label": name}))
+                edges.append((source, node, f"defines@{line}", {"kind": "defines", "line": line}))
+            holders = {h[0]: h for h in data.get("holders", ())}
+            for ident, key, line, _default in data.get("reads", ()):
+                holder = holders.get(ident)
+                if holder is None:
+                    continue
+                name = f"argparse:{key}" if holder[1] == "argparse" else key
+                node = config_key_node(name)
+                nodes.append((node, {"kind": "config-key", "label": name}))
+                edges.append(
+                    (node, source, f"reads-config@{line}", {"kind": "reads-config", "line": line})
+                )
+            for name, line, _default in data.get("env", ()):
+                node = config_key_node(f"env:{name}")
+                nodes.append((node, {"kind": "config-key", "label": f"env:{name}"}))
+                edges.append(
+                    (node, source, f"reads-config@{line}", {"kind": "reads-config", "line": line})
+                )
+        _add_nodes(self.nx, nodes)
+        _add_keyed_edges(self.nx, edges)
 
     # --- modules --------------------------------------------------------------------------------
 

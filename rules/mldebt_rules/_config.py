@@ -179,7 +179,11 @@ class ProjectConfig:
     def consumed_by(self, path: str) -> set[str]:
         """The settings files and configuration modules a module reads: files loaded by a
         literal path, a Hydra script's configuration folder, configuration modules imported."""
+        memo: dict[str, set[str]] = self.__dict__.setdefault("_consumed", {})
+        if path in memo:
+            return memo[path]
         found: set[str] = set()
+        memo[path] = found
         for _ident, kind, source, _line, _scope in self.holders(path).values():
             if kind == "file":
                 loaded = self.resolve_file(path, source)
@@ -200,6 +204,9 @@ class ProjectConfig:
     def project_sources(self) -> list[str]:
         """Project-wide settings: settings files with keys and configuration modules that
         define settings (as names for a message)."""
+        cached: list[str] | None = getattr(self, "_sources", None)
+        if cached is not None:
+            return cached
         found = [p for p, f in self.files.items() if f.keys]
         for path, data in self.facts.items():
             if (
@@ -208,7 +215,16 @@ class ProjectConfig:
                 and any(d[0] in ("dict", "field", "constant") for d in data.get("defines", ()))
             ):
                 found.append(path)
-        return sorted(found)
+        self._sources = sorted(found)
+        return self._sources
+
+    def sources_for(self, path: str) -> list[str]:
+        """The project-wide sources that configure a module: those in its folder or a folder
+        above it (a source in ``conf/`` / ``configs/`` configures its parent folder), and those
+        it loads or imports itself. In a repository of unrelated projects, one project's
+        ``params.py`` does not configure the others."""
+        consumed = self.consumed_by(path)
+        return [s for s in self.project_sources() if s in consumed or covers(s, path)]
 
     def local_source(self, path: str) -> str:
         """The command-line or Hydra configuration a script has itself, or ""."""
@@ -257,6 +273,17 @@ class ProjectConfig:
         if module is None:
             return False
         return any(i.module.split(".")[0] in ML_FRAMEWORKS for i in module.imports)
+
+
+def covers(source: str, path: str) -> bool:
+    """Is ``path`` inside the folder a configuration source at ``source`` configures?"""
+    scope = posixpath.dirname(source)
+    if posixpath.basename(scope) in _CONFIG_FOLDER_NAMES:
+        scope = posixpath.dirname(scope)
+    return not scope or path.startswith(scope + "/")
+
+
+_CONFIG_FOLDER_NAMES = frozenset({"conf", "config", "configs", "settings"})
 
 
 def _number(value: Any) -> bool:

@@ -28,6 +28,13 @@ _SCULLEY = (
     "Debt\") observe that a mature system's configuration can outgrow its code, and that "
 )
 
+_LOADER_SCRIPT = """\
+from torch.utils.data import DataLoader
+
+BATCH_SIZE = 64
+loader = DataLoader([], batch_size=BATCH_SIZE)
+"""
+
 _PARAMS_YAML = """\
     train:
       n_estimators: 300
@@ -185,7 +192,6 @@ class HardCodedHyperparameter(ConfigRule):
 
     def check(self) -> None:
         config = self.config
-        project = config.project_sources()
         declared: dict[str, list[Place]] = defaultdict(list)
         for place in config.places():
             if place.kind in ("config", "module"):
@@ -200,6 +206,7 @@ class HardCodedHyperparameter(ConfigRule):
             ):
                 continue
             local = config.local_source(path)
+            project = config.sources_for(path)
             if not project and not local:
                 continue
             consumed = config.consumed_by(path)
@@ -225,7 +232,8 @@ class HardCodedHyperparameter(ConfigRule):
             d
             for p in places
             for d in sorted(
-                declared.get(p.setting, ()), key=lambda d: (d.path not in consumed, d.path)
+                (d for d in declared.get(p.setting, ()) if d.path in project),
+                key=lambda d: (d.path not in consumed, d.path),
             )[:1]
         ]
         if known:
@@ -447,14 +455,16 @@ class DuplicatedSettingLiteral(ConfigRule):
             {
                 "conf/config.yaml": "data: data/train.csv\n",
                 "train.py": """\
-                import torch
+                from torch.utils.data import DataLoader
 
                 BATCH_SIZE = 64
+                loader = DataLoader(range(10), batch_size=BATCH_SIZE, shuffle=True)
                 """,
                 "evaluate.py": """\
-                import torch
+                from torch.utils.data import DataLoader
 
                 BATCH_SIZE = 64
+                loader = DataLoader(range(10), batch_size=BATCH_SIZE)
                 """,
             },
             expect=1,
@@ -480,16 +490,16 @@ class DuplicatedSettingLiteral(ConfigRule):
         BAD(
             {
                 "params.yaml": "seed: 1\n",
-                "a.py": "from sklearn.svm import SVC\nclf = SVC(C=10.0)\n",
-                "b.py": "from sklearn.svm import SVC\nclf = SVC(C=10.0)\n",
-                "c.py": "from sklearn.svm import SVC\nclf = SVC(C=10.0)\n",
+                "a.py": "from sklearn.svm import SVC\nclf = SVC(C=10.0).fit([[0]], [0])\n",
+                "b.py": "from sklearn.svm import SVC\nclf = SVC(C=10.0).fit([[1]], [1])\n",
+                "c.py": "from sklearn.svm import SVC\nclf = SVC(C=10.0).fit([[2]], [2])\n",
             },
             expect=1,
         ),
         GOOD(
             {
-                "train.py": "import torch\nBATCH_SIZE = 64\n",
-                "evaluate.py": "import torch\nBATCH_SIZE = 64\n",
+                "train.py": _LOADER_SCRIPT,
+                "evaluate.py": _LOADER_SCRIPT,
             }
         ),
         GOOD(
@@ -502,16 +512,15 @@ class DuplicatedSettingLiteral(ConfigRule):
         GOOD(
             {
                 "params.yaml": "batch_size: 64\n",
-                "train.py": "import torch\nBATCH_SIZE = 64\n",
-                "tests/test_train.py": "import torch\nBATCH_SIZE = 64\n",
-                "explore.ipynb": "# %%\nimport torch\nBATCH_SIZE = 64\n",
+                "train.py": _LOADER_SCRIPT,
+                "tests/test_train.py": _LOADER_SCRIPT,
+                "explore.ipynb": "# %%\n" + _LOADER_SCRIPT,
             }
         ),
     )
 
     def check(self) -> None:
         config = self.config
-        project = bool(config.project_sources())
         groups: dict[tuple[str, str, float], list[Place]] = defaultdict(list)
         for place in config.places():
             if place.kind != "code" or isinstance(place.value, bool):
@@ -524,7 +533,8 @@ class DuplicatedSettingLiteral(ConfigRule):
             paths = sorted({p.path for p in places})
             if len(paths) < 2:
                 continue
-            if not project and not any(config.local_source(p) for p in paths):
+            shared = set.intersection(*(set(config.sources_for(p)) for p in paths))
+            if not shared and not all(config.local_source(p) for p in paths):
                 continue
             ordered = sorted(places, key=lambda p: (p.path, p.line))
             firsts = [next(p for p in ordered if p.path == path) for path in paths]

@@ -44,6 +44,7 @@ _ALIASES = {
     "num_epochs": "epochs",
     "n_epochs": "epochs",
     "nb_epochs": "epochs",
+    "nb_epoch": "epochs",
     "num_train_epochs": "epochs",
 }
 HYPERPARAMETERS = frozenset(
@@ -54,6 +55,7 @@ HYPERPARAMETERS = frozenset(
         "num_epochs",
         "n_epochs",
         "nb_epochs",
+        "nb_epoch",
         "num_train_epochs",
         "max_epochs",
         "batch_size",
@@ -105,11 +107,35 @@ HYPERPARAMETERS = frozenset(
         "latent_dim",
     }
 )
-_MARKERS = re.compile(
-    r"yaml|json\.load|toml|OmegaConf|DictConfig|hydra|ArgumentParser|parse_args|click|"
-    r"environ|getenv|predict_proba|\bC\s*=|(?i:\b(?:"
+#: Text that can hold a config object or an option (the module is then read).
+_CONFIG_MARKERS = re.compile(
+    r"yaml|json\.load|toml|OmegaConf|DictConfig|hydra|ArgumentParser|parse_args|click\.|"
+    r"environ|getenv"
+)
+#: Training or pipeline code: a model fit or trained, an optimiser, a loader, a split, a
+#: search, a probability threshold. Only there do literal hyper-parameters count.
+TRAINING_MARKERS = (
+    "fit(",
+    "optim",
+    "DataLoader",
+    "train_test_split",
+    "Trainer",
+    "predict_proba",
+    ".compile(",
+    "cross_val",
+    "SearchCV",
+    ".train(",
+)
+#: What a configuration module's settings look like: a dataclass or pydantic model, or a
+#: module-level name bound to a literal number, string or dict.
+_SETTINGS_TEXT = re.compile(
+    r"@dataclass|BaseModel|BaseSettings|^[A-Za-z_]\w*\s*(?::[^=\n]+)?=\s*(?:[{\d\"'-]|dict\()",
+    re.M,
+)
+_HYPER_LITERAL = re.compile(
+    r"\bC\s*=\s*[-\d.]|\b(?i:"
     + "|".join(sorted(h for h in HYPERPARAMETERS if h != "c"))
-    + r")\b)"
+    + r")\b[\"']?\s*[:=]\s*-?[\d.]|predict_proba"
 )
 _WORDS = re.compile(r"""(?:\.\s*|["'])([A-Za-z_]\w*)""")
 _CONFIG_MODULE = re.compile(r"(?:^|/)(?:config|settings|params|hparams|hyperparams)\w*\.py$")
@@ -202,7 +228,11 @@ def python_config_facts(text: str, path: str) -> dict[str, Any]:
     parse then)."""
     words = sorted({w for w in _WORDS.findall(text) if len(w) < 60})
     out: dict[str, Any] = {"words": words}
-    if not (_MARKERS.search(text) or is_config_module(path)):
+    if not (
+        (is_config_module(path) and _SETTINGS_TEXT.search(text))
+        or _CONFIG_MARKERS.search(text)
+        or (any(m in text for m in TRAINING_MARKERS) and _HYPER_LITERAL.search(text))
+    ):
         return out
     tree = parse_python(text)
     if tree is None:
@@ -259,17 +289,14 @@ def _literal(node: ast.expr | None) -> tuple[bool, Any]:
 
 
 def _number(node: ast.expr | None) -> tuple[bool, Any]:
+    """(True, value) for a literal number that chooses a setting; 0 switches one off
+    (``weight_decay=0.0`` for a parameter group, ``dropout=0``) and is not a choice."""
     ok, value = _literal(node)
-    if ok and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if ok and isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
         if isinstance(value, float) and not math.isfinite(value):
             return False, None
         return True, value
     return False, None
-
-
-def _plain(value: Any) -> Any:
-    """A literal as JSON keeps it (tuples as lists)."""
-    return value
 
 
 class _Walker:
@@ -941,8 +968,12 @@ def _click_dest(call: ast.Call) -> str | None:
 
 
 def _flatten_dict(node: ast.Dict, prefix: str) -> Iterator[tuple[str, ast.expr]]:
-    for key, value in zip(node.keys, node.values, strict=False):
-        name = _string(key) if key is not None else None
+    """The entries of a settings dict literal by dotted key; a dict whose keys are not all
+    identifiers (a map of model names to URLs, of labels to ids) is data, not settings."""
+    names = [_string(key) if key is not None else None for key in node.keys]
+    if not names or not all(n is not None and n.isidentifier() for n in names):
+        return
+    for name, value in zip(names, node.values, strict=False):
         if name is None:
             continue
         full = f"{prefix}.{name}" if prefix else name

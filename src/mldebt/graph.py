@@ -13,14 +13,19 @@ Nodes (``kind`` attribute):
   Its identity across scripts is the artifact it is saved to or loaded from
   (``model:models/churn.joblib``), else where it is made (``model:<path>:<var>@<line>``);
 * ``signal:column:<name>`` - a column used; ``signal:constant:<module>.<NAME>`` - a constant
-  (a feature list when its value is a list of strings) consumed.
+  (a feature list when its value is a list of strings) consumed;
+* ``config-file:<path>`` - a YAML / TOML / JSON settings file or a DVC pipeline, and
+  ``config-key:<key>`` - a setting: a settings file's dotted key (``train.lr``), an option
+  (``argparse:lr``, ``click:lr``), an environment variable (``env:HOME``) or a configuration
+  module's entry (``config.TrainConfig.lr``); see :meth:`ProjectGraph.add_config`.
 
 Edges (``kind`` attribute). Structure edges point at what is depended on: ``imports``
 (module -> module), ``defines`` (module -> symbol or model), ``calls`` (caller symbol or module
 -> callee symbol). ML edges point the way data flows: ``writes`` (module -> artifact),
 ``reads`` (artifact -> module), ``trains-on`` (artifact or signal -> model), ``predicts-to``
 (model -> artifact), ``saves`` (model -> artifact), ``loads`` (artifact -> model),
-``uses-signal`` (signal -> module).
+``uses-signal`` (signal -> module), ``reads-config`` (config key -> module or DVC pipeline);
+``defines`` also goes from a settings file or module to the config keys it defines.
 
 Project rules query the indexes below (:attr:`ProjectGraph.artifacts`, ``uses``, ``models``,
 ``flows``) or ``self.graph.nx`` directly.
@@ -312,9 +317,16 @@ class ProjectGraph:
         edges: list[tuple[str, str, str, dict[str, Any]]] = []
         for config in self.config_files:
             source = f"config-file:{config.path}"
-            nodes.append(
-                (source, {"kind": "config-file", "label": config.path, "path": config.path})
-            )
+            attrs = {"kind": "config-file", "label": config.path, "path": config.path}
+            if config.error:
+                attrs["error"] = config.error  # skipped: the reason, never a crash
+            nodes.append((source, attrs))
+            if config.kind == "dvc":  # a pipeline: its stages read the params they list
+                for key in config.params:
+                    node = config_key_node(key)
+                    nodes.append((node, {"kind": "config-key", "label": key}))
+                    edges.append((node, source, f"reads-config:{key}", {"kind": "reads-config"}))
+                continue
             for key, (_value, line) in config.keys.items():
                 node = config_key_node(key)
                 nodes.append((node, {"kind": "config-key", "label": key}))

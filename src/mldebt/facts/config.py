@@ -1162,7 +1162,19 @@ def _yaml_node(node: Any, prefix: str, result: ConfigFile) -> None:
             result.keys[full] = (loaded, line)
 
 
+_EXPONENT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _yaml_value(node: Any) -> Any:
+    """A scalar or sequence as loaded; ``1e-3`` is a number (YAML 1.1 wants ``1.0e-3``, but
+    OmegaConf and Hydra, which read most ML configs, take it as a float)."""
+    if (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag.endswith(":str")
+        and not node.style
+        and _EXPONENT.fullmatch(node.value)
+    ):
+        return float(node.value)
     try:
         return _jsonable(yaml.safe_load(yaml.serialize(node)))
     except yaml.YAMLError:

@@ -818,7 +818,8 @@ class UnusedConfigKey(ConfigRule):
         "a string (deliberately generous: a key read under another object of the same name "
         "hides the finding). Files no code names are not reported (another tool may read "
         "them). Module constants are left to the dead-code rules. `--local_rank` is never "
-        "reported (launchers pass it)."
+        "reported (launchers pass it), nor any option of a module that hands a namespace or a "
+        "dataclass over whole (`vars(args)`, `asdict(cfg)`, `Trainer.from_argparse_args`)."
     )
     examples = (
         BAD(
@@ -949,6 +950,8 @@ class UnusedConfigKey(ConfigRule):
                 if kind == "argparse":
                     if key in LAUNCHER_OPTIONS or path in whole_args or key in words:
                         continue
+                    if data.get("dumps"):
+                        continue  # vars(args), Trainer.from_argparse_args(args): all go on
                     what = f"command-line option `{key}`"
                 elif kind == "dict" and is_config_module(path):
                     leaf = key.split(".")[-1]

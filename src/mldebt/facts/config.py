@@ -138,7 +138,11 @@ _HYPER_LITERAL = re.compile(
     + r")\b[\"']?\s*[:=]\s*-?[\d.]|predict_proba"
 )
 _WORDS = re.compile(r"""(?:\.\s*|["'])([A-Za-z_]\w*)""")
-_CONFIG_MODULE = re.compile(r"(?:^|/)(?:config|settings|params|hparams|hyperparams)\w*\.py$")
+#: config.py, configs.py, config_train.py, train_config.py, settings.py, params.py, hparams.py
+#: (not a library's configuration_utils.py or configuration_bert.py: classes, not settings)
+_CONFIG_MODULE = re.compile(
+    r"(?:^|/)(?:\w+_)?(?:configs?|settings|params|hparams|hyperparams)(?:_\w+)?\.py$"
+)
 _CONFIG_FOLDERS = ("conf", "config", "configs", "settings")
 
 _LOADERS = {
@@ -286,6 +290,11 @@ def _literal(node: ast.expr | None) -> tuple[bool, Any]:
     ):
         return True, -node.operand.value
     return False, None
+
+
+#: Names that are settings only as a keyword of an estimator or optimiser: a local ``alpha``
+#: is as often a plot's transparency or a loss's constant.
+AMBIGUOUS = frozenset({"alpha", "threshold", "momentum", "c", "eta", "l2", "subsample"})
 
 
 def _number(node: ast.expr | None) -> tuple[bool, Any]:
@@ -504,7 +513,8 @@ class _Walker:
                     )
         self.scope.append(node.name)
         for stmt in node.body:
-            if isinstance(stmt, (ast.AnnAssign, ast.Assign)) and settings_class:
+            if isinstance(stmt, (ast.AnnAssign, ast.Assign)):
+                # a class attribute is a definition (a default), not a literal in code
                 if stmt.value is not None:
                     self._expr(stmt.value)
                 continue
@@ -535,19 +545,19 @@ class _Walker:
         if self.config_module and module_level and name is not None:
             self._config_value(name, value, line)
             return
-        if name is not None and normalise(name) in HYPERPARAMETERS:
+        if name is not None and _variable_setting(name):
             ok, number = _number(value)
-            if ok:
+            if ok and not (number == 1 and normalise(name) == "batch_size"):
                 kind = "constant" if module_level and name.isupper() else "variable"
                 self.facts.settings.append([name, number, line, "", kind])
         if (
             isinstance(target, ast.Attribute)
             and isinstance(target.value, ast.Name)
             and target.value.id == "self"
-            and normalise(target.attr) in HYPERPARAMETERS
+            and _variable_setting(target.attr)
         ):
             ok, number = _number(value)
-            if ok:
+            if ok and not (number == 1 and normalise(target.attr) == "batch_size"):
                 self.facts.settings.append([target.attr, number, line, "", "variable"])
         for item in targets:
             self._store(item, line)
@@ -690,7 +700,7 @@ class _Walker:
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=False):
                 name = _string(key) if key is not None else None
-                if name and normalise(name) in HYPERPARAMETERS and not self.config_module:
+                if name and _variable_setting(name) and not self.config_module:
                     ok, number = _number(value)
                     if ok:
                         self.facts.settings.append([name, number, value.lineno, "", "dict"])
@@ -774,6 +784,7 @@ class _Walker:
             "model_dump",
             "dict",
             "to_dict",
+            "from_argparse_args",
         ):
             self.facts.dumps = True
         self._settings(node, name)
@@ -908,7 +919,8 @@ class _Walker:
                 and (keyword.arg == "C" or keyword.arg.lower() != "c")
             ):
                 ok, number = _number(keyword.value)
-                if ok:
+                if ok and not (number == 1 and normalise(keyword.arg) == "batch_size"):
+                    # batch_size=1 walks the data one sample at a time: no tuning choice
                     self.facts.settings.append(
                         [keyword.arg, number, keyword.value.lineno, api, "keyword"]
                     )
@@ -940,6 +952,12 @@ class _Walker:
                     return False
                 scopes.pop()
         return False
+
+
+def _variable_setting(name: str) -> bool:
+    """Is a variable or dict key of this name a hyper-parameter (``EPOCHS``, ``"lr"``)?"""
+    setting = normalise(name)
+    return setting in HYPERPARAMETERS and setting not in AMBIGUOUS
 
 
 def _keyword(node: ast.Call, name: str) -> ast.expr | None:

@@ -59,7 +59,7 @@ class HardCodedHyperparameter(ConfigRule):
     severity = Severity.INFO
     debt_minutes = 10.0
     tags = ("configuration", "cross-file")
-    summary = "A hyper-parameter written as a literal in training code of a configured project"
+    summary = "A hyper-parameter written as a literal in training code of a configured project."
     what = (
         "A learning rate, number of epochs, batch size, tree count or depth, regularisation "
         "strength, dropout, test split, decision threshold on `predict_proba` or embedding "
@@ -271,7 +271,7 @@ class ConflictingSetting(ConfigRule):
     severity = Severity.WARNING
     debt_minutes = 20.0
     tags = ("configuration", "cross-file")
-    summary = "The same setting given different values in different places"
+    summary = "The same setting given different values in different places."
     what = (
         "A hyper-parameter (same name, `learning_rate` and `lr` or `num_epochs` and `epochs` "
         "taken as one) that a module gives a literal value (in code or as an option's "
@@ -434,7 +434,7 @@ class DuplicatedSettingLiteral(ConfigRule):
     severity = Severity.INFO
     debt_minutes = 10.0
     tags = ("configuration", "cross-file")
-    summary = "The same hyper-parameter literal copied into several files"
+    summary = "The same hyper-parameter literal copied into several files."
     what = (
         "The same hyper-parameter with the same literal value written in the code of two or "
         "more files (`Adam(lr=3e-4)` in train.py and finetune.py, `BATCH_SIZE = 64` in "
@@ -566,7 +566,7 @@ class UndefinedConfigKey(ConfigRule):
     severity = Severity.WARNING
     debt_minutes = 15.0
     tags = ("configuration", "cross-file")
-    summary = "A configuration key read that the configuration does not define"
+    summary = "A configuration key read that the configuration does not define."
     what = (
         "A key read from a configuration object whose source is known and wholly visible, "
         'which that source does not define: `cfg.x` / `cfg["x"]` on a settings file loaded '
@@ -800,7 +800,7 @@ class UnusedConfigKey(ConfigRule):
     severity = Severity.INFO
     debt_minutes = 5.0
     tags = ("configuration", "cross-file")
-    summary = "A configuration key or option that nothing reads"
+    summary = "A configuration key or option that nothing reads."
     what = (
         "A key of a settings file the project loads (a YAML / TOML / JSON file the code or "
         "DVC names), an argparse or click option, a dict entry or dataclass / pydantic field "

@@ -48,12 +48,20 @@ def _caption(example: Example, path: str) -> str:
     return ""
 
 
+_LANGUAGES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
+
+
+def _language(path: str) -> str:
+    """The fence language of an example file: Python, or a settings file's format."""
+    return _LANGUAGES.get(path[path.rfind(".") :].lower(), "python") if "." in path else "python"
+
+
 def _example_blocks(examples: Sequence[Example]) -> str:
     blocks = []
     for example in examples:
         for path, code in example.files.items():
             caption = _caption(example, path)
-            block = f"```python\n{code.rstrip()}\n```"
+            block = f"```{_language(path)}\n{code.rstrip()}\n```"
             blocks.append(f"{caption}\n\n{block}" if caption else block)
     return "\n\n".join(blocks)
 

@@ -109,8 +109,13 @@ HYPERPARAMETERS = frozenset(
 )
 #: Text that can hold a config object or an option (the module is then read).
 _CONFIG_MARKERS = re.compile(
-    r"yaml|json\.load|toml|OmegaConf|DictConfig|hydra|ArgumentParser|parse_args|click\.|"
-    r"environ|getenv"
+    r"yaml|json\.load|toml|OmegaConf|DictConfig|hydra|ArgumentParser|parse_args|click\."
+)
+#: Environment reads, for a module read for nothing else (they have no rule yet, only nodes):
+#: ``os.environ["K"]``, ``os.environ.get("K", d)``, ``os.getenv("K", d)``.
+_ENV_READ = re.compile(
+    r"""environ\s*\[\s*["']([A-Za-z_]\w*)["']\s*\]"""
+    r"""|(?:environ\.get|getenv)\s*\(\s*["']([A-Za-z_]\w*)["']\s*(,)?"""
 )
 #: Training or pipeline code: a model fit or trained, an optimiser, a loader, a split, a
 #: search, a probability threshold. Only there do literal hyper-parameters count.
@@ -232,6 +237,13 @@ def python_config_facts(text: str, path: str) -> dict[str, Any]:
     parse then)."""
     words = sorted({w for w in _WORDS.findall(text) if len(w) < 60})
     out: dict[str, Any] = {"words": words}
+    if "environ" in text or "getenv" in text:
+        env = [
+            [m.group(1) or m.group(2), text.count("\n", 0, m.start()) + 1, bool(m.group(3))]
+            for m in _ENV_READ.finditer(text)
+        ]
+        if env:
+            out["env"] = env
     if not (
         (is_config_module(path) and _SETTINGS_TEXT.search(text))
         or _CONFIG_MARKERS.search(text)
@@ -247,6 +259,7 @@ def python_config_facts(text: str, path: str) -> dict[str, Any]:
     except RecursionError:
         return out
     facts = walker.facts
+    out.pop("env", None)  # the syntax tree's reads replace the text's
     out.update(
         holders=facts.holders,
         reads=facts.reads,

@@ -59,6 +59,7 @@ class Place:
     value: Any
     kind: str  # "config" | "option" | "module" | "code"
     api: str = ""
+    owner: str = ""  # a configuration module's dict or class holding the setting
 
     @property
     def short_api(self) -> str:
@@ -250,13 +251,13 @@ class ProjectConfig:
         for path, data in self.facts.items():
             if is_test_path(path) or self.graph.by_path[path].notebook:
                 continue
-            for kind, key, value, line, _owner in data.get("defines", ()):
+            for kind, key, value, line, owner in data.get("defines", ()):
                 if normalise(key) not in HYPERPARAMETERS or not _number(value):
                     continue
                 if kind in ("argparse", "click"):
                     yield Place(path, line, key, value, "option")
                 else:
-                    yield Place(path, line, key, value, "module")
+                    yield Place(path, line, key, value, "module", owner=owner or "")
             for name, value, line, api, kind in data.get("settings", ()):
                 if not _plausible(name, api, kind):
                     continue
@@ -267,6 +268,30 @@ class ProjectConfig:
         for name, value, line, api, kind in self.facts.get(path, {}).get("settings", ()):
             if _plausible(name, api, kind):
                 yield Place(path, line, name, value, "code", api)
+
+    def uses_setting(self, path: str, place: Place) -> bool:
+        """Does the module at ``path`` use the part of a configuration that holds ``place``:
+        the dict or class of a configuration module (``cfg.LGB_PARAMS``, ``from config import
+        TrainConfig``), the section of a settings file it reads from (``train`` for
+        ``train.lr``)? A module that hard-codes another model's settings beside a config it
+        never touches is no conflict with it."""
+        if place.kind == "module":
+            if not place.owner:
+                return True
+            module = self.graph.by_path.get(path)
+            names = {i.name for i in module.imports} if module is not None else set()
+            return place.owner in names or place.owner in self.facts.get(path, {}).get(
+                "words", ()
+            )
+        if place.kind == "config":
+            section = place.name.rpartition(".")[0]
+            if not section:
+                return True
+            data = self.facts.get(path, {})
+            touched = [r[1] for r in data.get("reads", ())]
+            touched += [w[1] for w in data.get("whole", ())]
+            return any(t == section or t.startswith(section + ".") for t in touched)
+        return True
 
     def ml_code(self, path: str) -> bool:
         module = self.graph.by_path.get(path)

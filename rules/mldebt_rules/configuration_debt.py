@@ -290,7 +290,10 @@ class ConflictingSetting(ConfigRule):
     limits = (
         "Settings are matched by name only (the last part of a dotted key), within the "
         "hyper-parameter vocabulary of MLD301; two unrelated settings of the same name (the "
-        "dropout of two different layers) can be taken as one. Values are literals only."
+        "dropout of two different layers) can be taken as one. To keep that rare, a dict or "
+        "class of a configuration module counts only for modules that use it "
+        "(`cfg.LGB_PARAMS`), and a settings file's key only for modules that read its "
+        "section (`train.lr` for a module reading `train`). Values are literals only."
     )
     examples = (
         BAD(
@@ -387,7 +390,9 @@ class ConflictingSetting(ConfigRule):
                 local[place.path].append(place)
         for path in sorted(set(local) | {p for p in declared if p.endswith(".py")}):
             sources = [p for p in sorted(config.consumed_by(path)) if p != path]
-            theirs = [d for src in sources for d in declared.get(src, ())]
+            theirs = [
+                d for src in sources for d in declared.get(src, ()) if config.uses_setting(path, d)
+            ]
             # a configuration module is compared with the settings files it loads
             ours = declared.get(path, []) if is_config_module(path) else local.get(path, [])
             by_setting: dict[str, list[Place]] = defaultdict(list)

@@ -152,7 +152,7 @@ def test_a_warm_run_parses_nothing_and_reports_the_same(
 ) -> None:
     root = _project(tmp_path)
     cold = _analyse(root)
-    assert len(_entries(root)) == 4
+    assert len(_entries(root)) == 4 + 1  # one entry per file, one for the project rules
 
     def no_parsing(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a warm run parsed a file")
@@ -163,6 +163,74 @@ def test_a_warm_run_parses_nothing_and_reports_the_same(
     assert warm.graph is not None and cold.graph is not None
     assert sorted(warm.graph.nx.edges) == sorted(cold.graph.nx.edges)  # facts came from the cache
     assert len(warm.graph.nx.edges) > 0
+
+
+PIPELINE = {
+    "prepare.py": "import pandas as pd\npd.read_csv('data/raw.csv').to_csv('data/clean.csv')\n",
+    "features.py": (
+        "import pandas as pd\npd.read_csv('data/clean.csv').to_parquet('data/features.parquet')\n"
+    ),
+    "train.py": (
+        "import joblib\nimport pandas as pd\nfrom sklearn.linear_model import Ridge\n"
+        "df = pd.read_parquet('data/features.parquet')\n"
+        "joblib.dump(Ridge(alpha=1.0).fit(df[['x']], df['y']), 'model.joblib')\n"
+    ),
+}
+DVC = """stages:
+  prepare: {cmd: python prepare.py, deps: [data/raw.csv], outs: [data/clean.csv]}
+  features: {cmd: python features.py, deps: [data/clean.csv], outs: [data/features.parquet]}
+"""
+
+
+@pytest.fixture
+def project_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times the project rules ran (the project pass is counted, not timed)."""
+    runs: list[int] = []
+    real = engine._project_pass
+
+    def spy(graph: Any, enabled: Any) -> Any:
+        runs.append(1)
+        return real(graph, enabled)
+
+    monkeypatch.setattr(engine, "_project_pass", spy)
+    return runs
+
+
+def test_a_warm_run_takes_the_project_findings_from_the_cache(
+    tmp_path: Path, project_passes: list[int]
+) -> None:
+    for name, text in PIPELINE.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    cold = _analyse(tmp_path, select=["MLD101"])
+    assert [f.rule for f in cold.findings] == ["MLD101"]
+    warm = _analyse(tmp_path, select=["MLD101"])
+    assert project_passes == [1]
+    assert _report(warm) == _report(cold)
+    assert [f.fingerprint for f in warm.findings] == [f.fingerprint for f in cold.findings]
+    assert warm.graph is not None and len(warm.graph.nx.nodes) > 0  # built when asked
+
+
+def test_a_changed_non_python_file_runs_the_project_rules_again(
+    tmp_path: Path, project_passes: list[int]
+) -> None:
+    """A dvc.yaml declaring the pipeline is no Python file, yet the jungle finding goes."""
+    for name, text in PIPELINE.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert [f.rule for f in _analyse(tmp_path, select=["MLD101"]).findings] == ["MLD101"]
+    (tmp_path / "dvc.yaml").write_text(DVC, encoding="utf-8")
+    assert _analyse(tmp_path, select=["MLD101"]).findings == []
+    assert project_passes == [1, 1]
+
+
+def test_other_project_rule_options_run_the_project_rules_again(
+    tmp_path: Path, project_passes: list[int]
+) -> None:
+    for name, text in PIPELINE.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    _analyse(tmp_path, select=["MLD101"])
+    longer = _analyse(tmp_path, select=["MLD101"], options={"MLD101": {"min-chain": 9}})
+    assert project_passes == [1, 1]
+    assert longer.findings == []
 
 
 def test_only_a_changed_file_is_analysed_again(tmp_path: Path, parsed: list[str]) -> None:
@@ -241,6 +309,6 @@ def test_two_runs_at_once_share_the_cache_safely(tmp_path: Path) -> None:
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     assert [run.returncode for run in runs] == [1, 1]
     assert outputs[0] == outputs[1]
-    assert len(_entries(root)) == engine._IN_PROCESS_BELOW + 10
+    assert len(_entries(root)) == engine._IN_PROCESS_BELOW + 10 + 1  # + the project entry
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.stdout == outputs[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,9 +50,20 @@ class AnalysisResult:
     config: Config
     rules: list[EnabledRule]
     files: list[str] = field(default_factory=list)
-    graph: ProjectGraph | None = None
+    #: The project graph, or how to build it (built on first use of :attr:`graph`).
+    graph_source: ProjectGraph | Callable[[], ProjectGraph] | None = field(default=None, repr=False)
     #: Set when findings were compared with a baseline or a git ref (new/unchanged/fixed).
     comparison: Comparison | None = None
+
+    @property
+    def graph(self) -> ProjectGraph | None:
+        """The project graph; a run whose project findings came from the cache builds it
+        only when something (a report's graph view, an export) asks."""
+        source = self.graph_source
+        if source is None or isinstance(source, ProjectGraph):
+            return source
+        self.graph_source = built = source()
+        return built
 
     def failing(self, fail_on: str | None = None) -> list[Finding]:
         """Findings at or above the failing severity (``never``: none)."""

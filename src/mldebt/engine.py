@@ -61,6 +61,7 @@ class RunOptions:
 class FileState:
     source: SourceFile
     outcome: Outcome
+    key: str | None = None  # the cache key of its content (None without a cache)
 
 
 @dataclass
@@ -68,7 +69,9 @@ class EngineResult:
     findings: list[Finding]
     files: list[str]
     lines_of_code: int
-    graph: ProjectGraph
+    #: The project graph, or how to build it: a run whose project findings came from the
+    #: cache never needs one unless a report or export asks.
+    graph: ProjectGraph | Callable[[], ProjectGraph]
     suppressed: int = 0
     facts: list[ModuleFacts] = field(default_factory=list)
 
@@ -100,12 +103,21 @@ def run(
     with _collector_paused():  # bulk loading: nothing here makes cyclic garbage
         states = _per_file_pass(sources, file_rules, cache, options)
         facts = _facts(states)
-        graph = ProjectGraph(facts, config.root)
-        graph.add_config(_config_files(paths, config))
-    project_reports = _project_pass(graph, enabled)
+        config_files = _config_files(paths, config)
+    built: list[ProjectGraph] = []
+
+    def graph() -> ProjectGraph:
+        if not built:
+            with _collector_paused():
+                built.append(ProjectGraph(facts, config.root))
+                built[0].add_config(config_files)
+        return built[0]
+
+    project_reports = _cached_project_pass(graph, enabled, cache, states, config_files, config.root)
     findings, suppressed = _finalise(states, project_reports, enabled, config, registry)
     loc = sum(f.lines_of_code for f in facts)
-    return EngineResult(findings, [s.source.rel for s in states], loc, graph, suppressed, facts)
+    files = [s.source.rel for s in states]
+    return EngineResult(findings, files, loc, built[0] if built else graph, suppressed, facts)
 
 
 def _config_files(paths: Sequence[Path], config: Config) -> list[ConfigFile]:
@@ -137,6 +149,7 @@ def _per_file_pass(
     """Every file's outcome: from the cache when its content was seen before, else analysed
     (and then cached by whoever analysed it, a worker or this process)."""
     outcomes: dict[int, Outcome] = {}
+    keys: dict[int, str | None] = {}
     todo: list[Task] = []
     for index, source in enumerate(sources):
         try:
@@ -145,6 +158,7 @@ def _per_file_pass(
             outcomes[index] = _unreadable(f"cannot read: {exc.strerror or exc}")
             continue
         key = cache.key(source.rel, data) if cache else None
+        keys[index] = key
         cached = cache.get(key) if cache and key else None
         if cached is not None and _valid(cached):
             outcomes[index] = cached
@@ -156,7 +170,7 @@ def _per_file_pass(
         outcomes[index] = outcome
         if options.progress:
             options.progress(done, total)
-    return [FileState(source, outcomes[i]) for i, source in enumerate(sources)]
+    return [FileState(source, outcomes[i], keys.get(i)) for i, source in enumerate(sources)]
 
 
 def _facts(states: list[FileState]) -> list[ModuleFacts]:
@@ -326,6 +340,107 @@ def _collector_paused() -> Iterator[None]:
 
 
 # the project pass ---------------------------------------------------------------------------
+
+
+def _cached_project_pass(
+    graph: Callable[[], ProjectGraph],
+    enabled: Sequence[EnabledRule],
+    cache: Cache | None,
+    states: list[FileState],
+    config_files: list[ConfigFile],
+    root: Path,
+) -> list[Report]:
+    """The project rules' reports, from the cache when every file, settings file, rule and
+    option is as it was (a warm run with nothing changed builds no graph at all)."""
+    project = [e for e in enabled if issubclass(e.rule, ProjectRule)]
+    if not project:
+        return []
+    key = _project_key(cache, project, states, config_files, root)
+    if cache is not None and key is not None:
+        cached = cache.get(key)
+        if cached is not None and isinstance(cached.get("reports"), list):
+            try:
+                return [Report(**data) for data in cached["reports"]]
+            except TypeError:  # written by another version: run the rules again
+                pass
+    reports = _project_pass(graph(), project)
+    if cache is not None and key is not None:
+        cache.put(key, {"reports": [dict(r.__dict__) for r in reports]})
+    return reports
+
+
+def _project_key(
+    cache: Cache | None,
+    project: Sequence[EnabledRule],
+    states: list[FileState],
+    config_files: list[ConfigFile],
+    root: Path,
+) -> str | None:
+    """What the project pass depends on: every file's content key (which covers the per-file
+    rules and mldebt's code), the settings files, the project rules with their options, and
+    the other files of the tree, which project rules read (Makefiles, dvc.yaml, CI files,
+    docs naming modules)."""
+    if cache is None or any(s.key is None for s in states):
+        return None
+    stamp = _tree_stamp(root, {s.source.rel for s in states})
+    if stamp is None:
+        return None
+    digest = hashlib.sha256(b"project-pass\0")
+    spec = repr(sorted((e.rule.code, sorted(e.options.items())) for e in project))
+    digest.update(spec.encode())
+    for state in sorted(states, key=lambda s: s.source.rel):
+        digest.update(f"\0{state.source.rel}\0{state.key}".encode("utf-8", "surrogateescape"))
+    for config_file in sorted(config_files, key=lambda c: c.path):
+        digest.update(f"\0{config_file.path}\0{config_file.digest}".encode())
+    digest.update(stamp)
+    return cache.key("<project>", digest.digest())
+
+
+#: Folders no project rule reads (tools' caches and version control).
+_UNREAD_FOLDERS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        CACHE_DIR,
+        "__pycache__",
+        "node_modules",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        ".ipynb_checkpoints",
+    }
+)
+_MAX_STAMPED = 200_000
+
+
+def _tree_stamp(root: Path, analysed: set[str]) -> bytes | None:
+    """Path, size and modification time of every other file under ``root``: reading them
+    all would cost what the cache saves, and a file rewritten with the same size and the
+    same nanosecond time is not a risk worth that. None for a tree too large to list."""
+    digest = hashlib.sha256()
+    count = 0
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _UNREAD_FOLDERS)
+        base = Path(folder)
+        prefix = base.relative_to(root).as_posix()
+        for name in sorted(names):
+            rel = name if prefix == "." else f"{prefix}/{name}"
+            if rel in analysed:
+                continue
+            count += 1
+            if count > _MAX_STAMPED:
+                return None
+            try:
+                info = (base / name).stat()
+            except OSError:
+                continue
+            digest.update(
+                f"{rel}\0{info.st_size}\0{info.st_mtime_ns}\0".encode("utf-8", "surrogateescape")
+            )
+    return digest.digest()
 
 
 def _project_pass(graph: ProjectGraph, enabled: Sequence[EnabledRule]) -> list[Report]:

@@ -19,6 +19,7 @@ Never imports or runs the analysed code.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import math
 import re
@@ -1094,6 +1095,7 @@ class ConfigFile:
     package_global: bool = False  # ``# @package _global_``
     interpolations: set[str] = field(default_factory=set)  # ${a.b} references
     params: list[str] = field(default_factory=list)  # dvc.yaml: keys its stages read
+    digest: str = ""  # of the file's bytes: a changed settings file changes the project pass
 
     def leaf(self, key: str) -> tuple[Any, int] | None:
         return self.keys.get(key)
@@ -1246,7 +1248,9 @@ def read_config_files(sources: Iterator[Any] | list[Any]) -> list[ConfigFile]:
         except OSError as exc:
             found.append(ConfigFile(source.rel, kind, error=f"cannot read: {exc.strerror or exc}"))
             continue
-        found.append(parse_config_file(source.rel, data, kind))
+        parsed = parse_config_file(source.rel, data, kind)
+        parsed.digest = hashlib.sha256(data).hexdigest()
+        found.append(parsed)
         if len(found) >= MAX_CONFIG_FILES:
             break
     return found

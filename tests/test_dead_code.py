@@ -339,6 +339,17 @@ def test_a_module_reached_some_other_way_is_not_orphaned(extra: dict[str, str], 
     assert found == [], why
 
 
+def test_a_src_layout_module_imported_as_src_dot_name_is_used() -> None:
+    """Cookiecutter layouts run scripts from the root: ``from src.data import clean``."""
+    files = {
+        "src/__init__.py": "",
+        "src/data.py": HELPER,
+        "train.py": "from src.data import clean\n\nif __name__ == '__main__':\n    clean(None)\n",
+    }
+    assert run_rule(OrphanModule, files) == []
+    assert run_rule(UnusedDefinition, files) == []
+
+
 def test_a_module_nothing_imports_or_runs_is_orphaned() -> None:
     files = {
         "pipeline/helper.py": HELPER,

@@ -1352,7 +1352,9 @@ def imported_paths(graph: ProjectGraph, project: ProjectUsage) -> set[str]:
 
     def mark(name: str, importer: str) -> None:
         head, _, rest = name.partition(".")
-        for candidate in (name, rest if head == top and rest else ""):
+        # module names unwrap a src/ layout, so `from src.data import x` names `data`
+        unwrapped = rest if rest and (head == top or head == "src") else ""
+        for candidate in (name, unwrapped):
             for target in by_suffix.get(candidate, ()):
                 if target.path != importer:
                     found.add(target.path)

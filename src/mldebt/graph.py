@@ -383,6 +383,9 @@ class ProjectGraph:
         if not name:
             return None
         found = self.by_module.get(name)
+        if found is None and name.startswith("src."):
+            # module names unwrap a src/ layout; code run from the root imports src.data
+            found = self.by_module.get(name[4:])
         if found is not None or importer is None:
             return found
         key = (name, importer)

@@ -26,6 +26,9 @@ class Summary:
     by_severity: dict[str, int]
     by_rule: dict[str, int]
     suppressed: int = 0
+    #: The project's language mix: files by language of their extension (Python, Jupyter
+    #: notebook, R, SQL, shell, ...), most files first.
+    languages: dict[str, int] = field(default_factory=dict)
     #: Added by gating (``baseline``, ``new_since``, ``diff``, ...): extra summary fields.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -39,6 +42,7 @@ class Summary:
             "by_severity": self.by_severity,
             "by_rule": self.by_rule,
             "suppressed": self.suppressed,
+            **({"languages": self.languages} if self.languages else {}),
             **self.extra,
         }
 
@@ -74,7 +78,13 @@ class AnalysisResult:
         return [f for f in self.findings if f.severity.rank >= threshold]
 
 
-def summarise(findings: Sequence[Finding], files: int, loc: int, suppressed: int = 0) -> Summary:
+def summarise(
+    findings: Sequence[Finding],
+    files: int,
+    loc: int,
+    suppressed: int = 0,
+    languages: dict[str, int] | None = None,
+) -> Summary:
     categories = Counter(f.category for f in findings)
     severities = Counter(f.severity.value for f in findings)
     rules = Counter(f.rule for f in findings)
@@ -89,6 +99,7 @@ def summarise(findings: Sequence[Finding], files: int, loc: int, suppressed: int
         },
         by_rule=dict(sorted(rules.items())),
         suppressed=suppressed,
+        languages=dict(languages or {}),
     )
 
 
@@ -114,5 +125,11 @@ def analyse(
     enabled = resolve_rules(config, registry)
     options = RunOptions(jobs, use_cache, progress, cache_dir)
     result = run(resolved, config, enabled, options, registry)
-    summary = summarise(result.findings, len(result.files), result.lines_of_code, result.suppressed)
+    summary = summarise(
+        result.findings,
+        len(result.files),
+        result.lines_of_code,
+        result.suppressed,
+        result.languages,
+    )
     return AnalysisResult(result.findings, summary, config, enabled, result.files, result.graph)

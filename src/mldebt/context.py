@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -70,6 +70,7 @@ class FileContext:
         module: cst.Module,
         notebook: bool,
         cell_starts: Sequence[int] = (),
+        magics: Mapping[int, str] | None = None,
     ) -> None:
         self.path = path
         self.text = text
@@ -77,6 +78,9 @@ class FileContext:
         self.notebook = notebook
         #: Notebooks: the module line on which each code cell starts, in order.
         self.cell_starts: tuple[int, ...] = tuple(cell_starts)
+        #: Notebooks: IPython syntax the module does not show, by module line (see
+        #: :attr:`mldebt.source.Source.magics`): a cell magic's whole cell, a ``!`` line.
+        self.magics: Mapping[int, str] = magics or {}
         self.scope = Scope()
         self.pending: list[PendingReport] = []
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,46 @@ import pathspec
 SOURCE_SUFFIXES = (".py", ".ipynb")
 #: Settings files read by the configuration facts (never analysed as source).
 CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
+#: The project's language mix (the report's summary) counts files by these extensions.
+LANGUAGES: dict[str, str] = {
+    ".py": "Python",
+    ".ipynb": "Jupyter notebook",
+    ".pyx": "Cython",
+    ".r": "R",
+    ".rmd": "R Markdown",
+    ".sql": "SQL",
+    ".sh": "shell",
+    ".bash": "shell",
+    ".zsh": "shell",
+    ".jl": "Julia",
+    ".scala": "Scala",
+    ".java": "Java",
+    ".kt": "Kotlin",
+    ".js": "JavaScript",
+    ".ts": "TypeScript",
+    ".c": "C",
+    ".h": "C/C++",
+    ".cc": "C++",
+    ".cpp": "C++",
+    ".cxx": "C++",
+    ".hpp": "C++",
+    ".cu": "CUDA",
+    ".go": "Go",
+    ".rs": "Rust",
+    ".rb": "Ruby",
+    ".pl": "Perl",
+    ".lua": "Lua",
+    ".m": "MATLAB",
+    ".swift": "Swift",
+    ".cs": "C#",
+    ".ps1": "PowerShell",
+}
+
+
+def language_of(name: str) -> str | None:
+    """The language a file name's extension says (``fit.R`` -> ``R``), or None."""
+    dot = name.rfind(".")
+    return LANGUAGES.get(name[dot:].lower()) if dot > 0 else None
 
 
 class DiscoveryError(Exception):
@@ -149,10 +190,13 @@ def discover(
     exclude: Iterable[str],
     respect_gitignore: bool = True,
     suffixes: tuple[str, ...] = SOURCE_SUFFIXES,
+    languages: Counter[str] | None = None,
 ) -> Iterator[SourceFile]:
     """Yield each source file once: the given paths in order, each folder's files sorted.
 
     ``suffixes``: which files a folder's walk yields (files named explicitly always are).
+    ``languages``, when given, counts every file the walk keeps (yielded or not) by the
+    language of its extension: the project's language mix, from names only.
     """
     excluded = pathspec.GitIgnoreSpec.from_lines(list(exclude))
     seen: set[Path] = set()
@@ -163,6 +207,8 @@ def discover(
             absolute = given.absolute().parent.resolve() / given.name
             if absolute not in seen:
                 seen.add(absolute)
+                if languages is not None:
+                    _count_language(languages, given.name)
                 yield SourceFile(absolute, relative(absolute, root))
             continue
         absolute = given.resolve()
@@ -170,7 +216,7 @@ def discover(
         walk_filter = _Filter(root, excluded, _GitIgnores(top) if top else None)
         if _excluded_itself(absolute, walk_filter):
             walk_filter.base = absolute
-        for found in _walk(absolute, root, walk_filter, suffixes):
+        for found in _walk(absolute, root, walk_filter, suffixes, languages):
             if found.path not in seen:
                 seen.add(found.path)
                 yield found
@@ -199,8 +245,18 @@ def _excluded_itself(folder: Path, walk_filter: _Filter) -> bool:
     return False
 
 
+def _count_language(languages: Counter[str], name: str) -> None:
+    language = language_of(name)
+    if language is not None:
+        languages[language] += 1
+
+
 def _walk(
-    top: Path, root: Path, walk_filter: _Filter, suffixes: tuple[str, ...] = SOURCE_SUFFIXES
+    top: Path,
+    root: Path,
+    walk_filter: _Filter,
+    suffixes: tuple[str, ...] = SOURCE_SUFFIXES,
+    languages: Counter[str] | None = None,
 ) -> Iterator[SourceFile]:
     unlistable: list[OSError] = []
     for folder, dirs, files in os.walk(top, onerror=unlistable.append, followlinks=False):
@@ -218,11 +274,15 @@ def _walk(
             kept.append(name)
         dirs[:] = kept
         for name in sorted(files):
-            if not name.endswith(suffixes):
+            wanted = name.endswith(suffixes)
+            if not wanted and (languages is None or language_of(name) is None):
                 continue
             path = here / name
             if not walk_filter.skip(path, is_dir=False):
-                yield SourceFile(path, relative(path, root))
+                if languages is not None:
+                    _count_language(languages, name)
+                if wanted:
+                    yield SourceFile(path, relative(path, root))
     for error in unlistable:
         where = Path(error.filename) if error.filename else top
         reason = f"cannot list this folder: {error.strerror or error}"

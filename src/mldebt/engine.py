@@ -74,6 +74,8 @@ class EngineResult:
     graph: ProjectGraph | Callable[[], ProjectGraph]
     suppressed: int = 0
     facts: list[ModuleFacts] = field(default_factory=list)
+    #: Files by language (extension), counted by discovery: the project's language mix.
+    languages: dict[str, int] = field(default_factory=dict)
 
 
 def run(
@@ -84,9 +86,14 @@ def run(
     registry: Registry | None = None,
 ) -> EngineResult:
     registry = registry or load_registry()
+    languages: Counter[str] = Counter()
     sources = list(
         discover(
-            paths, config.root, [*config.exclude, *config.extend_exclude], config.respect_gitignore
+            paths,
+            config.root,
+            [*config.exclude, *config.extend_exclude],
+            config.respect_gitignore,
+            languages=languages,
         )
     )
     file_rules: list[RuleSpec] = [
@@ -117,7 +124,10 @@ def run(
     findings, suppressed = _finalise(states, project_reports, enabled, config, registry)
     loc = sum(f.lines_of_code for f in facts)
     files = [s.source.rel for s in states]
-    return EngineResult(findings, files, loc, built[0] if built else graph, suppressed, facts)
+    mix = dict(sorted(languages.items(), key=lambda kv: (-kv[1], kv[0])))
+    return EngineResult(
+        findings, files, loc, built[0] if built else graph, suppressed, facts, mix
+    )
 
 
 def _config_files(paths: Sequence[Path], config: Config) -> list[ConfigFile]:

@@ -219,7 +219,9 @@ def _run_rules(
     active = [(cls, opts) for cls, opts in rules if issubclass(cls, FileRule)]
     with_ml_facts = True
     for _ in range(len(active) + 2):
-        context = FileContext(rel, source.text, module, source.notebook, source.cells.starts)
+        context = FileContext(
+            rel, source.text, module, source.notebook, source.cells.starts, source.magics
+        )
         instances = [cls(context, options) for cls, options in active]
         collector = FactsCollector(context)
         ml = MLFactsCollector(context) if with_ml_facts else None

@@ -67,7 +67,9 @@ def narrowed(
     if files is not None and result.graph is not None:
         by_path = result.graph.by_path
         loc = sum(by_path[p].lines_of_code for p in kept_files if p in by_path)
-    summary = summarise(findings, len(kept_files), loc, result.summary.suppressed)
+    summary = summarise(
+        findings, len(kept_files), loc, result.summary.suppressed, result.summary.languages
+    )
     summary = dataclasses.replace(summary, extra={**result.summary.extra, **(extra or {})})
     return dataclasses.replace(
         result,

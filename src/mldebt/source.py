@@ -61,6 +61,10 @@ class Source:
     cells: CellMap = field(default_factory=CellMap)
     #: Cells kept out of the module (non-Python cell magics), by 1-based index.
     foreign_cells: dict[int, str] = field(default_factory=dict)
+    #: IPython syntax the module no longer shows, by module line: the original text of a
+    #: neutralised line (``!Rscript fit.R``, ``%sql SELECT ...``) and, on the first line of
+    #: a cell left out of the module, the whole cell (``%%bash`` and its body).
+    magics: dict[int, str] = field(default_factory=dict)
 
 
 def decode_python(data: bytes) -> str:
@@ -152,16 +156,22 @@ def decode_notebook(data: bytes) -> Source:
             continue
         cell_lines = _dedent(_cell_lines(cell.get("source", cell.get("input", ""))))
         first = next((i for i, line in enumerate(cell_lines) if line.strip()), None)
+        start = len(lines) + 1
         if first is not None and cell_lines[first].lstrip().startswith("%%"):
             magic = cell_lines[first].lstrip()[2:].split(maxsplit=1)
             if not magic or magic[0] not in _PYTHON_CELL_MAGICS:
                 source.foreign_cells[index] = magic[0] if magic else ""
+                source.magics[start + first] = "\n".join(cell_lines[first:])
                 cell_lines = [""] * len(cell_lines)
             else:
                 cell_lines[first] = ""
-        source.cells.starts.append(len(lines) + 1)
+        source.cells.starts.append(start)
         source.cells.cells.append(index)
-        lines.extend(_neutralise(line) for line in cell_lines)
+        for number, line in enumerate(cell_lines, start=start):
+            neutral = _neutralise(line)
+            if neutral is not line:
+                source.magics[number] = line
+            lines.append(neutral)
         lines.append("")  # cells end with a newline of their own, and stay apart
     source.text = normalise("\n".join(lines))
     return source

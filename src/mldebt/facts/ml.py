@@ -1324,6 +1324,10 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
     def _keyword_signals(self, call: cst.Call, at: At) -> None:
         func = call.func
         method = func.attr.value if isinstance(func, cst.Attribute) else None
+        if method == "drop" and isinstance(func, cst.Attribute):
+            if self.is_frame(call, func.value, at):
+                self._drop_signals(call, at)
+                return
         for argument in call.args:
             keyword = argument.keyword.value if argument.keyword is not None else None
             if keyword is None:
@@ -1348,6 +1352,22 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
                 and self.is_frame(call, func.value, at)
             ):
                 self._signals.append((keyword, call, at.scope.qualname, "column", True))
+
+    def _drop_signals(self, call: cst.Call, at: At) -> None:
+        """``df.drop(columns=[...])``, ``df.drop(["a"], axis=1)``: signals ``via`` "drop"."""
+        dropped = _argument(call, (-1, "columns"))
+        if dropped is None:
+            axis = _argument(call, (1, "axis"))
+            by_column = (
+                isinstance(axis, cst.Integer) and axis.value == "1"
+            ) or (isinstance(axis, cst.SimpleString) and axis.evaluated_value == "columns")
+            dropped = _argument(call, (0, "labels")) if by_column else None
+        if dropped is None:
+            return
+        for token in self._column_names(dropped, at):
+            kind, _, name = token.partition(":")
+            if kind == "s":
+                self._signals.append((name, call, at.scope.qualname, "drop", False))
 
     def column_tokens(self, node: cst.CSTNode, at: At) -> Tokens:
         if not self._pandas:

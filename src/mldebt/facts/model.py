@@ -90,8 +90,9 @@ class Model:
 
 @dataclass(frozen=True)
 class Signal:
-    """A column name used (``via`` "column"; ``write`` when assigned) or a feature-list
-    constant consumed (``via`` "constant", ``name`` qualified: ``config.FEATURES``)."""
+    """A column name used (``via`` "column"; ``write`` when assigned; ``via`` "drop" when
+    dropped by ``df.drop``) or a feature-list constant consumed (``via`` "constant", ``name``
+    qualified: ``config.FEATURES``)."""
 
     name: str
     line: int

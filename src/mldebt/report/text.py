@@ -78,4 +78,16 @@ def render(result: AnalysisResult, color: bool = False) -> str:
     out.append(summary_line(result.summary))
     if result.summary.suppressed:
         out.append(f"({result.summary.suppressed} suppressed by comments)")
+    mix = language_mix(result.summary)
+    if mix:
+        out.append(mix)
     return "\n".join(out) + "\n"
+
+
+def language_mix(summary: Summary) -> str:
+    """``Languages: Python 12 files, R 2 files, SQL 1 file.`` when the project mixes several
+    (one language is no mix, and says nothing)."""
+    if len(summary.languages) < 2:
+        return ""
+    parts = ", ".join(f"{language} {_count(n, 'file')}" for language, n in summary.languages.items())
+    return f"Languages: {parts}."

@@ -1,0 +1,582 @@
+"""MLD403-MLD404: underutilized data dependencies — columns loaded or built that nothing uses,
+data files read and never used, and legacy features (columns built and then dropped)."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mldebt.facts.model import ModuleFacts, Signal
+from mldebt.findings import Location, Severity
+from mldebt.graph import ProjectGraph, is_test_path
+from mldebt.rule import BAD, GOOD, ProjectRule
+
+if TYPE_CHECKING:
+    from mldebt.context import FileContext
+
+_WHY_UNDERUTILIZED = (
+    'Sculley et al. (NIPS 2015), "Data Dependencies Cost More than Code Dependencies", '
+    "*Underutilized Data Dependencies*: input signals that give little or no benefit still "
+    "make the system vulnerable to change — a column that is loaded must keep existing, keep "
+    "its type and keep arriving on time upstream, for nothing. They name legacy features "
+    "(kept after they became redundant), bundled features and epsilon-features, and "
+    "recommend leave-one-feature-out evaluations to find and remove them."
+)
+
+_FRAME_LIBRARIES = re.compile(r"\b(?:pandas|polars)\b")
+_STRING = re.compile(
+    r"""\#[^\n]*|'''.*?'''|\"\"\".*?\"\"\"|'((?:[^'\\\n]|\\.)*)'|"((?:[^"\\\n]|\\.)*)\"""",
+    re.DOTALL,
+)
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_COLUMN_TEXT = re.compile(r"[\w .%()/\-]{1,64}\Z")
+#: Calls that consume every column of the frame they are given (or look at all of them).
+_WHOLE_FRAME = frozenset(
+    {
+        "corr",
+        "cov",
+        "corrwith",
+        "describe",
+        "hist",
+        "plot",
+        "pairplot",
+        "heatmap",
+        "fit",
+        "fit_transform",
+        "transform",
+        "predict",
+        "predict_proba",
+        "apply",
+        "applymap",
+        "map",
+        "pipe",
+        "to_numpy",
+        "select_dtypes",
+        "melt",
+        "stack",
+        "pivot_table",
+        "ProfileReport",
+        "profile_report",
+        "train_test_split",
+        "DMatrix",
+        "Dataset",
+        "Pool",
+        "display",
+        "filter",
+        "concat",
+        "merge",
+        "join",
+        "itertuples",
+        "iterrows",
+        "items",
+        "to_dict",
+        "to_records",
+    }
+)
+_DATA_READERS = re.compile(r"(?:^|\.)(?:read_\w+|load|load_dataset|read_table|scan_\w+)$")
+
+
+def file_columns(context: FileContext) -> dict[str, Any] | None:
+    """Per-file facts of MLD403/MLD404 (files that use pandas or polars only): the lines of
+    every short string literal (a column can be named by any of them), and the identifiers
+    that occur once in the code (a variable assigned and never read)."""
+    text = context.text
+    if not _FRAME_LIBRARIES.search(text):
+        return None
+    newlines = [m.start() for m in re.finditer("\n", text)]
+    literals: dict[str, list[int]] = defaultdict(list)
+    code: list[str] = []
+    position = 0
+    for match in _STRING.finditer(text):
+        code.append(text[position : match.start()])
+        position = match.end()
+        value = match.group(1) if match.group(1) is not None else match.group(2)
+        if value is None or not _COLUMN_TEXT.match(value):
+            continue
+        line = bisect_right(newlines, match.start()) + 1
+        lines = literals[value]
+        if len(lines) < 50 and line not in lines:
+            lines.append(line)
+    code.append(text[position:])
+    counts: dict[str, int] = defaultdict(int)
+    for word in _IDENTIFIER.findall("".join(code)):
+        counts[word] += 1
+    return {
+        "literals": dict(literals),
+        "once": sorted(w for w, n in counts.items() if n == 1),
+    }
+
+
+@dataclass(frozen=True)
+class _Uses:
+    """Column signals of one module by name: reads, writes and drops."""
+
+    reads: dict[str, list[Signal]]
+    writes: dict[str, list[Signal]]
+    drops: dict[str, list[Signal]]
+
+
+def _uses(facts: ModuleFacts) -> _Uses:
+    reads: dict[str, list[Signal]] = defaultdict(list)
+    writes: dict[str, list[Signal]] = defaultdict(list)
+    drops: dict[str, list[Signal]] = defaultdict(list)
+    for signal in facts.signals:
+        if signal.via == "drop":
+            drops[signal.name].append(signal)
+        elif signal.via == "column":
+            (writes if signal.write else reads)[signal.name].append(signal)
+    return _Uses(reads, writes, drops)
+
+
+class _Project:
+    """What the whole project says about columns: who reads each, who mentions it."""
+
+    def __init__(self, graph: ProjectGraph, key: str) -> None:
+        self.graph = graph
+        self.key = key
+        self.uses = {path: _uses(facts) for path, facts in graph.by_path.items()}
+        self.feature_lists: dict[str, set[str]] = defaultdict(set)
+        for facts in graph.by_path.values():
+            for signal in facts.signals:
+                if signal.via == "constant":
+                    node = "signal:constant:" + graph._constant_name(signal.name, facts)
+                    for column in graph.feature_list(node) or ():
+                        self.feature_lists[column].add(facts.path)
+            for name, value in facts.constants.items():
+                if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    for column in value:
+                        self.feature_lists[column].add(f"{facts.path}:{name}")
+
+    def literal_lines(self, path: str, column: str) -> list[int]:
+        extra = self.graph.by_path[path].extra.get(self.key) or {}
+        found: list[int] = (extra.get("literals") or {}).get(column, [])
+        return found
+
+    def read_elsewhere(self, column: str, path: str, lines: Iterable[int]) -> bool:
+        """Is ``column`` read, or named by a literal, anywhere but ``lines`` of ``path``?"""
+        skip = set(lines)
+        if column in self.feature_lists:
+            return True
+        for other, uses in self.uses.items():
+            for signal in uses.reads.get(column, ()):
+                if other != path or signal.line not in skip:
+                    return True
+            for line in self.literal_lines(other, column):
+                if other != path or line not in skip:
+                    return True
+        return False
+
+
+def _whole_frame_use(facts: ModuleFacts, graph: ProjectGraph, start: int, end: int) -> bool:
+    """Does the module, between two lines, hand a frame whole to something (a model, a file,
+    a plot, a function of the project) that may use every column?"""
+    for artifact in facts.artifacts:
+        if artifact.mode == "w" and start < artifact.line < end:
+            return True
+    for model in facts.models:
+        if any(start < fit.line < end for fit in model.fits):
+            return True
+        if any(start < line < end for line in model.predicts):
+            return True
+    local = {d.name for d in facts.definitions if d.kind in ("function", "class")}
+    for call in facts.calls:
+        if not start < call.line < end:
+            continue
+        last = call.callee.rsplit(".", 1)[-1]
+        if last in _WHOLE_FRAME or call.callee in local:
+            return True
+        module = call.resolved.rpartition(".")[0]
+        if module and (module in graph.by_module or call.resolved in graph.by_module):
+            return True
+    return False
+
+
+class UnderutilizedInput(ProjectRule):
+    code = "MLD403"
+    name = "underutilized-input"
+    category = "data-dependency"
+    severity = Severity.WARNING
+    debt_minutes = 10.0
+    tags = ("pandas",)
+    facts_key = "columns"
+    summary = "Columns loaded or built, or a data file read, that nothing downstream uses."
+    what = (
+        "Three forms, across the files of the project: columns a reader loads by name "
+        "(`pd.read_csv(path, usecols=[...])`) that no file reads afterwards; columns built "
+        "(`df['x'] = ...`, `df.assign(x=...)`) at the top level of a script or notebook that "
+        "no file ever reads; and a data file read "
+        "into a variable that is never used (`events = pd.read_parquet(...)` and no other "
+        "`events` in the file). A column counts as used when any file reads it (`df['x']`, "
+        "`df.x`, a selection list, a feature-list constant) or names it in a string anywhere "
+        "else. A frame handed whole to a model, a writer, a plot, `apply`, a merge or a "
+        "function of the project uses all its columns, so nothing built before that is "
+        "reported."
+    )
+    why = (
+        _WHY_UNDERUTILIZED + " A column loaded and never read is the cheapest such "
+        "dependency to remove, and the one nobody notices."
+    )
+    limits = (
+        "Only files that use pandas or polars are looked at. Columns built inside a "
+        "function are not judged (the frame usually returns to a caller that may use it "
+        "whole). Columns used through computed "
+        "names (`df[prefix + 'x']`, `df.filter(like='x')`) count as used only when their "
+        "name appears in a string; a frame passed whole through an unknown function counts as "
+        "using every column, so columns built before such a call are never reported. "
+        "Features read by position (`X[:, 3]`) are not followed."
+    )
+    examples = (
+        BAD(
+            {
+                "load.py": """
+                import pandas as pd
+
+                def load(path: str) -> pd.DataFrame:
+                    return pd.read_csv(path, usecols=["customer_id", "tenure", "plan", "fax_number", "churned"])
+                """,
+                "train.py": """
+                import pandas as pd
+                from sklearn.linear_model import LogisticRegression
+                from load import load
+
+                df = load("data/customers.csv")
+                X = pd.get_dummies(df[["tenure", "plan"]])
+                model = LogisticRegression().fit(X, df["churned"])
+                print(df["customer_id"].nunique())
+                """,
+            }
+        ),
+        BAD(
+            """
+            import pandas as pd
+
+            orders = pd.read_parquet("data/orders.parquet")
+            returns = pd.read_parquet("data/returns.parquet")
+            orders["basket_value"] = orders["qty"] * orders["price"]
+            orders["weekday"] = orders["ts"].dt.weekday
+            print(orders.groupby("weekday")["qty"].sum())
+            """,
+            expect=2,
+        ),
+        BAD(
+            """
+            # %%
+            import pandas as pd
+            sales = pd.read_csv("data/sales.csv", usecols=["store", "day", "units", "promo_flag"])
+            # %%
+            daily = sales.groupby(["store", "day"])["units"].sum()
+            daily.tail()
+            """,
+            path="eda.ipynb",
+        ),
+        GOOD(
+            """
+            import pandas as pd
+            from sklearn.ensemble import RandomForestClassifier
+
+            df = pd.read_csv("data/train.csv", usecols=["age", "income", "label"])
+            df["income_per_age"] = df["income"] / df["age"]
+            model = RandomForestClassifier().fit(df.drop(columns=["label"]), df["label"])
+            """
+        ),
+        GOOD(
+            {
+                "features.py": """
+                import pandas as pd
+
+                def build(df: pd.DataFrame) -> pd.DataFrame:
+                    df["ratio"] = df["a"] / df["b"]
+                    return df
+                """,
+                "train.py": """
+                import pandas as pd
+                from features import build
+
+                FEATURES = ["ratio", "a"]
+                df = build(pd.read_csv("x.csv"))
+                print(df[FEATURES].describe())
+                """,
+            }
+        ),
+        GOOD(
+            """
+            # %%
+            import pandas as pd
+            raw = pd.read_csv("data/raw.csv", usecols=["id", "text", "label"])
+            # %%
+            raw["n_words"] = raw["text"].str.split().str.len()
+            raw.to_parquet("data/clean.parquet")
+            """,
+            path="prep.ipynb",
+        ),
+    )
+
+    @classmethod
+    def file_facts(cls, context: FileContext) -> Any:
+        return file_columns(context)
+
+    def check(self) -> None:
+        graph = self.graph
+        project = _Project(graph, self.facts_key)
+        for path, facts in sorted(graph.by_path.items()):
+            if is_test_path(path) or facts.extra.get(self.facts_key) is None:
+                continue
+            self._loaded(path, facts, project)
+            self._unused_reads(path, facts)
+            self._built(path, facts, project)
+
+    def _loaded(self, path: str, facts: ModuleFacts, project: _Project) -> None:
+        uses = project.uses[path]
+        for index, artifact in enumerate(facts.artifacts):
+            if artifact.mode != "r" or not _DATA_READERS.search(artifact.api):
+                continue
+            loaded = sorted(
+                {
+                    s.name
+                    for s in facts.signals
+                    if s.line == artifact.line and s.via == "column" and not s.write
+                }
+            )
+            if not loaded or self._whole(facts, index):
+                continue
+            if _whole_frame_use(facts, self.graph, artifact.line, 10**9):
+                continue
+            unused = [
+                c
+                for c in loaded
+                if not project.read_elsewhere(c, path, [artifact.line])
+                and not uses.writes.get(c)
+            ]
+            if not unused:
+                continue
+            names = ", ".join(f"`{c}`" for c in unused)
+            self.report(
+                path,
+                artifact.line,
+                f"`{artifact.api}` loads column{'s' if len(unused) > 1 else ''} {names} that "
+                "nothing in the project reads: drop them from the load (an upstream change to "
+                "them can still break this pipeline)",
+                key=f"loaded:{artifact.template}:{','.join(unused)}",
+            )
+
+    @staticmethod
+    def _whole(facts: ModuleFacts, index: int) -> bool:
+        """Is read ``index`` handed whole (not a column selection) to a write or a fit?
+        (A frame returned is followed to its readers by the column signals.)"""
+        token = f"a:{index}"
+        groups: list[tuple[str, ...]] = [a.inputs for a in facts.artifacts if a.mode == "w"]
+        groups += [fit.inputs for model in facts.models for fit in model.fits]
+        return any(
+            token in inputs and not any(t.startswith(("s:", "k:")) for t in inputs)
+            for inputs in groups
+        )
+
+    def _unused_reads(self, path: str, facts: ModuleFacts) -> None:
+        once = set((facts.extra.get(self.facts_key) or {}).get("once", ()))
+        if not once:
+            return
+        imported = {
+            i.name for m in self.graph.importers(facts.module) for i in m.imports if i.name
+        }
+        for artifact in facts.artifacts:
+            var = artifact.var
+            if (
+                artifact.mode != "r"
+                or var is None
+                or not var.isidentifier()
+                or var not in once
+                or var in imported
+                or not _DATA_READERS.search(artifact.api)
+            ):
+                continue
+            self.report(
+                path,
+                artifact.line,
+                f"`{var}` is read from `{artifact.template}` by `{artifact.api}` and never "
+                "used: remove the read, or the dependency on that file stays for nothing",
+                key=f"unused-read:{var}:{artifact.template}",
+            )
+
+    def _built(self, path: str, facts: ModuleFacts, project: _Project) -> None:
+        uses = project.uses[path]
+        last_line = max((s.line for s in facts.signals), default=0) + 10**6
+        for column, all_writes in sorted(uses.writes.items()):
+            if column in uses.drops:
+                continue  # built then dropped: MLD404
+            # Inside a function the frame usually goes back to a caller that may use it
+            # whole: only scripts' and notebooks' top-level code is judged.
+            writes = [w for w in all_writes if not w.scope]
+            if not writes or len(writes) != len(all_writes):
+                continue
+            lines = [w.line for w in writes]
+            if project.read_elsewhere(column, path, lines):
+                continue
+            first = min(lines)
+            if _whole_frame_use(facts, self.graph, first - 1, last_line):
+                continue
+            self.report(
+                path,
+                first,
+                f"column `{column}` is built here and nothing in the project reads it: "
+                "remove it, or use it",
+                key=f"built:{column}",
+                related=[
+                    Location(path, w.line, message=f"`{column}` is assigned again")
+                    for w in writes[1:3]
+                ],
+            )
+
+
+class LegacyFeature(ProjectRule):
+    code = "MLD404"
+    name = "legacy-feature"
+    category = "data-dependency"
+    severity = Severity.WARNING
+    debt_minutes = 10.0
+    tags = ("pandas",)
+    facts_key = "columns"
+    summary = "A column is built and then dropped with nothing reading it in between."
+    what = (
+        "A column assigned (`df['f'] = ...`, `df.assign(f=...)`) and later dropped "
+        "(`df.drop(columns=['f'])`, `df.drop(['f'], axis=1)`) in the same function or "
+        "notebook, when nothing between the two reads it: no `df['f']` or `df.f`, no string "
+        "naming it, no feature list holding it, and no step that takes the whole frame (a "
+        "fit, a write, a plot, `apply`, a merge, a function of the project)."
+    )
+    why = (
+        _WHY_UNDERUTILIZED + " A column computed and then thrown away is a legacy feature in "
+        "its plainest form: the code that builds it (and the inputs it reads) still runs, "
+        "still has to be maintained and still fails when its inputs change."
+    )
+    limits = (
+        "Only the same file is looked at, and the build and the drop must be in one function "
+        "(or both at the top level of a script or notebook). A column built in one module "
+        "and dropped in another is not found."
+    )
+    examples = (
+        BAD(
+            """
+            import pandas as pd
+
+            def prepare(df: pd.DataFrame) -> pd.DataFrame:
+                df["days_since_signup"] = (df["ts"] - df["signup"]).dt.days
+                df["age_bucket"] = pd.cut(df["age"], bins=[0, 25, 45, 65, 120])
+                df = df.dropna(subset=["ts"])
+                return df.drop(columns=["age_bucket", "signup"])
+            """
+        ),
+        BAD(
+            """
+            # %%
+            import numpy as np
+            import pandas as pd
+            df = pd.read_csv("data/listings.csv")
+            # %%
+            df["price_per_m2"] = df["price"] / df["surface"]
+            df["log_price"] = np.log1p(df["price"])
+            # %%
+            df = df.drop(["price_per_m2"], axis=1)
+            y = df.pop("price")
+            """,
+            path="features.ipynb",
+        ),
+        BAD(
+            """
+            import numpy as np
+            import pandas as pd
+
+            events = pd.read_parquet("events.parquet")
+            events = events.assign(hour=events["ts"].dt.hour, is_weekend=events["ts"].dt.weekday >= 5)
+            events["session_len"] = events.groupby("session")["ts"].transform("count")
+            events = events.drop(columns=["hour", "is_weekend"])
+            print(events["session_len"].mean())
+            """,
+            expect=2,
+        ),
+        GOOD(
+            """
+            import pandas as pd
+
+            def prepare(df: pd.DataFrame) -> pd.DataFrame:
+                df["total"] = df["qty"] * df["price"]
+                df["share"] = df["total"] / df["total"].sum()
+                return df.drop(columns=["total"])
+            """
+        ),
+        GOOD(
+            """
+            import pandas as pd
+            from sklearn.ensemble import GradientBoostingRegressor
+
+            df = pd.read_csv("houses.csv")
+            df["age"] = 2024 - df["built"]
+            model = GradientBoostingRegressor().fit(df[["age", "rooms"]], df["price"])
+            df = df.drop(columns=["age"])
+            df.to_csv("houses_out.csv")
+            """
+        ),
+        GOOD(
+            """
+            # %%
+            import pandas as pd
+            df = pd.read_csv("data.csv")
+            df["z"] = (df["x"] - df["x"].mean()) / df["x"].std()
+            df.describe()
+            # %%
+            df = df.drop(columns=["z", "x"])
+            """,
+            path="scratch.ipynb",
+        ),
+    )
+
+    @classmethod
+    def file_facts(cls, context: FileContext) -> Any:
+        return file_columns(context)
+
+    def check(self) -> None:
+        graph = self.graph
+        for path, facts in sorted(graph.by_path.items()):
+            if is_test_path(path) or not facts.signals:
+                continue
+            uses = _uses(facts)
+            extra = facts.extra.get(self.facts_key) or {}
+            literals: dict[str, list[int]] = extra.get("literals") or {}
+            features = {
+                s.line: graph.feature_list(
+                    "signal:constant:" + graph._constant_name(s.name, facts)
+                )
+                or []
+                for s in facts.signals
+                if s.via == "constant"
+            }
+            for column, drops in sorted(uses.drops.items()):
+                for drop in drops:
+                    built = [
+                        w
+                        for w in uses.writes.get(column, ())
+                        if w.line < drop.line and w.scope == drop.scope
+                    ]
+                    if not built:
+                        continue
+                    write = max(built, key=lambda s: s.line)
+                    start, end = write.line, drop.line
+                    if any(start <= r.line < end for r in uses.reads.get(column, ())):
+                        continue
+                    if any(start < line < end for line in literals.get(column, ())):
+                        continue
+                    if any(start < line < end and column in cols for line, cols in features.items()):
+                        continue
+                    if _whole_frame_use(facts, graph, start, end):
+                        continue
+                    self.report(
+                        path,
+                        write.line,
+                        f"column `{column}` is built here and dropped later without being read "
+                        "in between: a legacy feature; remove the code that builds it",
+                        key=f"legacy:{column}",
+                        related=[Location(path, drop.line, message=f"`{column}` is dropped")],
+                    )

@@ -418,6 +418,15 @@ class ForeignLanguageCall(TextGate, FileRule):
         if isinstance(command, (cst.List, cst.Tuple)):
             words: list[str] = []
             for element in command.elements:
+                if isinstance(element, cst.StarredElement):  # [*ARIMA, path]
+                    spliced = self.context.resolver.constant(element.value)
+                    if isinstance(spliced, (cst.List, cst.Tuple)):
+                        words.extend(string(e.value) or "{}" for e in spliced.elements)
+                        continue
+                    if not words:
+                        return []
+                    words.append("{}")
+                    continue
                 text = string(element.value)
                 if text is None:
                     if not words:

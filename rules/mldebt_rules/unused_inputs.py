@@ -7,7 +7,7 @@ import re
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from mldebt.facts.model import ModuleFacts, Signal
@@ -33,6 +33,14 @@ _STRING = re.compile(
     re.DOTALL,
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+#: ``weekly = sales.groupby(...)``: a variable and the names its value is computed from.
+_DERIVED = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]*=(?!=)[ \t]*([^\n]*)$", re.MULTILINE)
+#: ``df["x"] = ...`` / ``df = df.assign(x=...)``: the frame variable a column is built in.
+_COLUMN_ASSIGNMENT = re.compile(
+    r"^[ \t]*(?:([A-Za-z_]\w*)\[[^\]\n]+\][ \t]*=(?!=)|[A-Za-z_]\w*[ \t]*=[ \t]*([A-Za-z_]\w*)"
+    r"\.assign\()",
+    re.MULTILINE,
+)
 _COLUMN_TEXT = re.compile(r"[\w .%()/\-]{1,64}\Z")
 #: Calls that consume every column of the frame they are given (or look at all of them).
 _WHOLE_FRAME = frozenset(
@@ -105,9 +113,19 @@ def file_columns(context: FileContext) -> dict[str, Any] | None:
     counts: dict[str, int] = defaultdict(int)
     for word in _IDENTIFIER.findall("".join(code)):
         counts[word] += 1
+    frames = [
+        [bisect_right(newlines, match.start()) + 1, match.group(1) or match.group(2)]
+        for match in _COLUMN_ASSIGNMENT.finditer(text)
+    ]
+    derived = [
+        [match.group(1), sorted(set(_IDENTIFIER.findall(match.group(2))))[:20]]
+        for match in _DERIVED.finditer(text)
+    ]
     return {
         "literals": dict(literals),
         "once": sorted(w for w, n in counts.items() if n == 1),
+        "frames": frames,
+        "derived": derived,
     }
 
 
@@ -118,6 +136,12 @@ class _Uses:
     reads: dict[str, list[Signal]]
     writes: dict[str, list[Signal]]
     drops: dict[str, list[Signal]]
+
+
+def _frames(facts: ModuleFacts, key: str) -> dict[int, str]:
+    """Module line -> the frame variable a column is built in on that line."""
+    extra = facts.extra.get(key) or {}
+    return {int(line): var for line, var in extra.get("frames") or ()}
 
 
 def _uses(facts: ModuleFacts) -> _Uses:
@@ -147,7 +171,9 @@ class _Project:
                     for column in graph.feature_list(node) or ():
                         self.feature_lists[column].add(facts.path)
             for name, value in facts.constants.items():
-                if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                if isinstance(value, str):  # TARGET = "units"
+                    self.feature_lists[value].add(f"{facts.path}:{name}")
+                elif isinstance(value, list) and all(isinstance(v, str) for v in value):
                     for column in value:
                         self.feature_lists[column].add(f"{facts.path}:{name}")
 
@@ -171,22 +197,64 @@ class _Project:
         return False
 
 
-def _whole_frame_use(facts: ModuleFacts, graph: ProjectGraph, start: int, end: int) -> bool:
+#: Calls that pass every column on to their result (not a use in themselves).
+_PASS_ON = frozenset({"merge", "join", "concat"})
+
+
+def _whole_frame_use(
+    facts: ModuleFacts,
+    graph: ProjectGraph,
+    start: int,
+    end: int,
+    passing: bool = True,
+    scope: str | None = None,
+    frame: str | None = None,
+) -> bool:
     """Does the module, between two lines, hand a frame whole to something (a model, a file,
-    a plot, a function of the project) that may use every column?"""
+    a plot, a function of the project) that may use every column? ``passing``: a merge or a
+    concat counts too (its result keeps every column). ``scope``: only code of that scope.
+    ``frame``: the variable holding the frame; uses of *other* frames the module reads
+    (another file's variable) do not count, anything else does."""
+    others: set[str] = set()
+    mine: set[str] = set()
+    if frame is not None:
+        for index, artifact in enumerate(facts.artifacts):
+            if artifact.mode == "r" and artifact.var:
+                if artifact.var == frame:
+                    mine.add(f"a:{index}")
+                else:
+                    others.add(artifact.var)
+    others.discard(frame or "")
+    if others:
+        # Variables computed from another frame only (``weekly = sales.groupby(...)``).
+        extra = facts.extra.get("columns") or {}
+        for var, names in extra.get("derived") or ():
+            if var != frame and frame not in names and others.intersection(names):
+                others.add(var)
     for artifact in facts.artifacts:
-        if artifact.mode == "w" and start < artifact.line < end:
-            return True
+        if artifact.mode != "w" or not start < artifact.line < end:
+            continue
+        if scope is not None and artifact.scope != scope:
+            continue
+        if artifact.var in others and not mine & set(artifact.inputs):
+            continue
+        return True
     for model in facts.models:
+        if scope is not None and model.scope != scope:
+            continue
         if any(start < fit.line < end for fit in model.fits):
             return True
         if any(start < line < end for line in model.predicts):
             return True
     local = {d.name for d in facts.definitions if d.kind in ("function", "class")}
     for call in facts.calls:
-        if not start < call.line < end:
+        if not start < call.line < end or (scope is not None and call.scope != scope):
+            continue
+        if call.callee.split(".", 1)[0] in others:
             continue
         last = call.callee.rsplit(".", 1)[-1]
+        if not passing and last in _PASS_ON:
+            continue
         if last in _WHOLE_FRAME or call.callee in local:
             return True
         module = call.resolved.rpartition(".")[0]
@@ -238,15 +306,14 @@ class UnderutilizedInput(ProjectRule):
                 def load(path: str) -> pd.DataFrame:
                     return pd.read_csv(path, usecols=["customer_id", "tenure", "plan", "fax_number", "churned"])
                 """,
-                "train.py": """
+                "report.py": """
                 import pandas as pd
-                from sklearn.linear_model import LogisticRegression
                 from load import load
 
+                pd.set_option("display.precision", 3)
                 df = load("data/customers.csv")
-                X = pd.get_dummies(df[["tenure", "plan"]])
-                model = LogisticRegression().fit(X, df["churned"])
-                print(df["customer_id"].nunique())
+                churn_by_plan = df.groupby("plan")["churned"].mean()
+                print(churn_by_plan, df["customer_id"].nunique(), df["tenure"].median())
                 """,
             }
         ),
@@ -343,7 +410,7 @@ class UnderutilizedInput(ProjectRule):
             )
             if not loaded or self._whole(facts, index):
                 continue
-            if _whole_frame_use(facts, self.graph, artifact.line, 10**9):
+            if self._used_whole(path, facts, artifact.line, artifact.scope, artifact.var):
                 continue
             unused = [
                 c
@@ -362,6 +429,26 @@ class UnderutilizedInput(ProjectRule):
                 "them can still break this pipeline)",
                 key=f"loaded:{artifact.template}:{','.join(unused)}",
             )
+
+    def _used_whole(
+        self, path: str, facts: ModuleFacts, line: int, scope: str, frame: str | None
+    ) -> bool:
+        """After a read, does its function (or a module that calls the function) hand a
+        frame whole to something that uses every column?"""
+        graph = self.graph
+        if _whole_frame_use(facts, graph, line, 10**9, False, scope, frame):
+            return True
+        if not scope:
+            return False
+        itself = f"{facts.module}.{scope}"
+        for caller, _ in graph.callers(path, scope):
+            other = graph.by_path.get(caller)
+            if other is None or other.extra.get(self.facts_key) is None:
+                return True  # a caller whose columns are not known (it does not use pandas)
+            narrowed = replace(other, calls=[c for c in other.calls if c.resolved != itself])
+            if _whole_frame_use(narrowed, graph, 0, 10**9, passing=False):
+                return True
+        return False
 
     @staticmethod
     def _whole(facts: ModuleFacts, index: int) -> bool:
@@ -404,6 +491,7 @@ class UnderutilizedInput(ProjectRule):
     def _built(self, path: str, facts: ModuleFacts, project: _Project) -> None:
         uses = project.uses[path]
         last_line = max((s.line for s in facts.signals), default=0) + 10**6
+        frames = _frames(facts, self.facts_key)
         for column, all_writes in sorted(uses.writes.items()):
             if column in uses.drops:
                 continue  # built then dropped: MLD404
@@ -416,7 +504,8 @@ class UnderutilizedInput(ProjectRule):
             if project.read_elsewhere(column, path, lines):
                 continue
             first = min(lines)
-            if _whole_frame_use(facts, self.graph, first - 1, last_line):
+            frame = frames.get(first)
+            if _whole_frame_use(facts, self.graph, first - 1, last_line, True, "", frame):
                 continue
             self.report(
                 path,
@@ -543,6 +632,7 @@ class LegacyFeature(ProjectRule):
             if is_test_path(path) or not facts.signals:
                 continue
             uses = _uses(facts)
+            frames = _frames(facts, self.facts_key)
             extra = facts.extra.get(self.facts_key) or {}
             literals: dict[str, list[int]] = extra.get("literals") or {}
             features = {
@@ -570,7 +660,8 @@ class LegacyFeature(ProjectRule):
                         continue
                     if any(start < line < end and column in cols for line, cols in features.items()):
                         continue
-                    if _whole_frame_use(facts, graph, start, end):
+                    frame = frames.get(start)
+                    if _whole_frame_use(facts, graph, start, end, True, drop.scope, frame):
                         continue
                     self.report(
                         path,

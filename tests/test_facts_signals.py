@@ -30,12 +30,27 @@ def test_columns_and_constants_with_or_without_the_resolver(resolver: bool) -> N
         ("a", 5, False),
         ("b", 5, False),
         ("c", 7, False),
-        ("b", 8, False),
         ("a", 8, False),
         ("alpha", 8, False),
     }
+    # A dropped column is a signal of its own kind: MLD404 tells a drop from a read.
+    dropped = [(s.name, s.line) for s in facts.signals if s.via == "drop"]
+    assert dropped == [("b", 8)]
     constants = [(s.name, s.line) for s in facts.signals if s.via == "constant"]
     assert constants == [("config.FEATURES", 6)]
+
+
+def test_drops_by_keyword_and_by_axis() -> None:
+    facts = ml_facts("""
+        import pandas as pd
+        df = pd.read_csv("x.csv")
+        a = df.drop(columns=["x", "y"])
+        b = df.drop(["z"], axis=1)
+        c = df.drop("w", axis="columns")
+        d = df.drop([0, 1])
+    """)
+    dropped = sorted((s.name, s.line) for s in facts.signals if s.via == "drop")
+    assert dropped == [("w", 6), ("x", 4), ("y", 4), ("z", 5)]
 
 
 def test_a_local_feature_list_and_assign() -> None:

@@ -184,7 +184,9 @@ class EmbeddedSql(TextGate, FileRule):
             spark = SparkSession.builder.getOrCreate()
             # %%
             day = "2024-05-01"
-            clicks = spark.sql(f"SELECT user_id, count(*) AS n FROM events WHERE day = '{day}' GROUP BY user_id")
+            clicks = spark.sql(
+                f"SELECT user_id, count(*) AS n FROM events WHERE day = '{day}' GROUP BY user_id"
+            )
             """,
             path="explore.ipynb",
         ),
@@ -196,7 +198,8 @@ class EmbeddedSql(TextGate, FileRule):
             con = sqlite3.connect("warehouse.db")
             customers = pd.read_sql("SELECT customer_id, tenure, plan FROM customers", con)
             orders = pd.read_sql_table("orders", con)
-            features = customers.merge(orders.groupby("customer_id").size().rename("n"), on="customer_id")
+            n_orders = orders.groupby("customer_id").size().rename("n")
+            features = customers.merge(n_orders, on="customer_id")
             """
         ),
         GOOD(
@@ -595,12 +598,12 @@ class ForeignLanguageCell(FileRule):
             if found:
                 return found[0][0], f"`!{found[0][1]}`"
             return None, ""
-        magic = _LINE_MAGIC.match(first)
-        if magic is not None and magic.group(1) in LINE_MAGICS:
-            language = LINE_MAGICS[magic.group(1)]
-            if magic.group(1) == "sql" and not re.search(r"%sql\s+\w+", first):
+        line_magic = _LINE_MAGIC.match(first)
+        if line_magic is not None and line_magic.group(1) in LINE_MAGICS:
+            name = line_magic.group(1)
+            if name == "sql" and not re.search(r"%sql\s+\w+", first):
                 return None, ""
-            if magic.group(1) == "sql" and re.search(r"%sql\s+\w+://", first):
+            if name == "sql" and re.search(r"%sql\s+\w+://", first):
                 return None, ""  # a connection string, not a query
-            return language, f"`%{magic.group(1)}`"
+            return LINE_MAGICS[name], f"`%{name}`"
         return None, ""

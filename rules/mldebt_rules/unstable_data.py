@@ -117,7 +117,7 @@ class _DownloadsAndClocks(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         name = self._qualname(node.func)
-        if name.endswith("get_file") and "utils" in name or name == "get_file":
+        if (name.endswith("get_file") and "utils" in name) or name == "get_file":
             if keyword(node, "file_hash") is None and keyword(node, "md5_hash") is None:
                 origin = argument(node, 1, "origin")
                 self.found.append((node, "download", name, _text(self.context, origin)))
@@ -405,7 +405,11 @@ class UnstableDataSource(ProjectRule):
         if moving is None or written:
             return None
         word = moving.group(1).lower()
-        what = "a table" if kind == "table" else "a remote path" if _REMOTE.match(text) else "a path"
+        what = "a path"
+        if kind == "table":
+            what = "a table"
+        elif _REMOTE.match(text):
+            what = "a remote path"
         return f"{what} named `{word}`, a snapshot that moves"
 
 

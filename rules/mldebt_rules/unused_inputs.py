@@ -304,7 +304,8 @@ class UnderutilizedInput(ProjectRule):
                 import pandas as pd
 
                 def load(path: str) -> pd.DataFrame:
-                    return pd.read_csv(path, usecols=["customer_id", "tenure", "plan", "fax_number", "churned"])
+                    columns = ["customer_id", "tenure", "plan", "fax_number", "churned"]
+                    return pd.read_csv(path, usecols=columns)
                 """,
                 "report.py": """
                 import pandas as pd
@@ -579,7 +580,7 @@ class LegacyFeature(ProjectRule):
             import pandas as pd
 
             events = pd.read_parquet("events.parquet")
-            events = events.assign(hour=events["ts"].dt.hour, is_weekend=events["ts"].dt.weekday >= 5)
+            events = events.assign(hour=events.ts.dt.hour, is_weekend=events.ts.dt.weekday >= 5)
             events["session_len"] = events.groupby("session")["ts"].transform("count")
             events = events.drop(columns=["hour", "is_weekend"])
             print(events["session_len"].mean())
@@ -658,7 +659,7 @@ class LegacyFeature(ProjectRule):
                         continue
                     if any(start < line < end for line in literals.get(column, ())):
                         continue
-                    if any(start < line < end and column in cols for line, cols in features.items()):
+                    if any(start < n < end and column in cols for n, cols in features.items()):
                         continue
                     frame = frames.get(start)
                     if _whole_frame_use(facts, graph, start, end, True, drop.scope, frame):

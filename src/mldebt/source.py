@@ -167,10 +167,10 @@ def decode_notebook(data: bytes) -> Source:
                 cell_lines[first] = ""
         source.cells.starts.append(start)
         source.cells.cells.append(index)
-        for number, line in enumerate(cell_lines, start=start):
-            neutral = _neutralise(line)
-            if neutral is not line:
-                source.magics[number] = line
+        for number, original in enumerate(cell_lines, start=start):
+            neutral = _neutralise(original)
+            if neutral is not original:
+                source.magics[number] = original
             lines.append(neutral)
         lines.append("")  # cells end with a newline of their own, and stay apart
     source.text = normalise("\n".join(lines))

@@ -1324,10 +1324,13 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
     def _keyword_signals(self, call: cst.Call, at: At) -> None:
         func = call.func
         method = func.attr.value if isinstance(func, cst.Attribute) else None
-        if method == "drop" and isinstance(func, cst.Attribute):
-            if self.is_frame(call, func.value, at):
-                self._drop_signals(call, at)
-                return
+        if (
+            method == "drop"
+            and isinstance(func, cst.Attribute)
+            and self.is_frame(call, func.value, at)
+        ):
+            self._drop_signals(call, at)
+            return
         for argument in call.args:
             keyword = argument.keyword.value if argument.keyword is not None else None
             if keyword is None:

@@ -89,5 +89,5 @@ def language_mix(summary: Summary) -> str:
     (one language is no mix, and says nothing)."""
     if len(summary.languages) < 2:
         return ""
-    parts = ", ".join(f"{language} {_count(n, 'file')}" for language, n in summary.languages.items())
+    parts = ", ".join(f"{name} {_count(n, 'file')}" for name, n in summary.languages.items())
     return f"Languages: {parts}."

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mldebt_rules._languages import command_languages, program_language, shell_languages
+
 from mldebt.api import analyse
 from mldebt.config import Config
 from mldebt.discovery import discover, language_of
 from mldebt.report.text import render
 from mldebt.source import decode_notebook
 from mldebt.testing import write_tree
-from mldebt_rules._languages import command_languages, program_language, shell_languages
 
 
 def _notebook(*cells: tuple[str, str]) -> bytes:

@@ -59,7 +59,7 @@ _WRITE = re.compile(
 _CTE = re.compile(r"(?:\bWITH|,)\s*(?:RECURSIVE\s+)?([A-Za-z_]\w*)\s+AS\s*\(", re.IGNORECASE)
 _WORK: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a join", re.compile(r"\bJOIN\b", re.IGNORECASE)),
-    ("an aggregation", re.compile(r"\bGROUP\s+BY\b|\b(?:SUM|AVG|COUNT|MIN|MAX)\s*\(", re.I)),
+    ("an aggregation", re.compile(r"\bGROUP\s+BY\b|\bHAVING\b", re.IGNORECASE)),
     ("a window function", re.compile(r"\bOVER\s*\(", re.IGNORECASE)),
     ("a CTE", re.compile(r"^\s*WITH\b", re.IGNORECASE)),
     ("a subquery", re.compile(r"\(\s*SELECT\b", re.IGNORECASE)),
@@ -124,8 +124,9 @@ class EmbeddedSql(TextGate, FileRule):
         "SQL passed as a string to an API that runs it (`pd.read_sql`, `read_sql_query`, "
         "`cursor.execute`, `executemany`, `executescript`, `conn.exec_driver_sql`, "
         "`spark.sql`, `pd.read_gbq`, `client.query`, `sqlalchemy.text`) when the query does "
-        "real work: a join, an aggregation, a window function, a CTE, a subquery, a UNION, "
-        "a CASE expression, or DDL/DML (`INSERT`, `CREATE TABLE`, `UPDATE`, `DELETE`, ...). "
+        "real work: a join, an aggregation (`GROUP BY`, `HAVING`), a window function, a "
+        "CTE, a subquery, a UNION, a CASE expression, or DDL/DML (`INSERT`, `CREATE TABLE`, "
+        "`UPDATE`, `DELETE`, ...). "
         "One finding per query, naming the tables it reads and writes; the string may be "
         "written at the call, in an f-string, or in a constant of the file. The tables are "
         "artifacts of the project graph (reads and writes edges), so pipeline rules see them."
@@ -137,12 +138,13 @@ class EmbeddedSql(TextGate, FileRule):
         "the same join in pandas."
     )
     limits = (
-        "A trivial read (`SELECT a, b FROM t WHERE ...` without joins, aggregation or "
-        "subqueries) is not reported: loading a table by a query is glue, not a second "
-        "program. Queries built at run time from pieces the file does not spell out are not "
-        "seen; the table names come from a regular expression, not a SQL parser, so quoted "
-        "names with spaces or dialect-specific syntax may be misnamed. ORM query builders "
-        "(SQLAlchemy Core expressions) are Python, not SQL strings, and are not reported."
+        "A trivial read (`SELECT a, b FROM t WHERE ...` without joins, grouping or "
+        "subqueries, and a bare `SELECT COUNT(*) FROM t`) is not reported: loading a table by "
+        "a query is glue, not a second program. Queries built at run time from pieces the "
+        "file does not spell out are not seen; the table names come from a regular "
+        "expression, not a SQL parser, so quoted names with spaces or dialect-specific "
+        "syntax may be misnamed. ORM query builders (SQLAlchemy Core expressions) are "
+        "Python, not SQL strings, and are not reported."
     )
     examples = (
         BAD(
@@ -437,7 +439,7 @@ class ForeignLanguageCall(TextGate, FileRule):
                     text = "{}"
                 words.append(text)
             if len(words) >= 3 and words[1] == "-c" and words[0] in ("bash", "sh", "zsh"):
-                return shell_languages(words[2]) or command_languages(words)
+                return shell_languages(words[2])
             return command_languages(words)
         text = string(command)
         if text is None and isinstance(command, cst.FormattedString):

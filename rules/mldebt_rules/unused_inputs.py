@@ -289,7 +289,8 @@ class UnderutilizedInput(ProjectRule):
         "dependency to remove, and the one nobody notices."
     )
     limits = (
-        "Only files that use pandas or polars are looked at. Columns built inside a "
+        "Only files that use pandas or polars are looked at. A column named in a list held "
+        "by a variable or constant (`usecols=COLUMNS`) counts as used. Columns built inside a "
         "function are not judged (the frame usually returns to a caller that may use it "
         "whole). Columns used through computed "
         "names (`df[prefix + 'x']`, `df.filter(like='x')`) count as used only when their "
@@ -304,8 +305,9 @@ class UnderutilizedInput(ProjectRule):
                 import pandas as pd
 
                 def load(path: str) -> pd.DataFrame:
-                    columns = ["customer_id", "tenure", "plan", "fax_number", "churned"]
-                    return pd.read_csv(path, usecols=columns)
+                    return pd.read_csv(
+                        path, usecols=["customer_id", "tenure", "plan", "fax_number", "churned"]
+                    )
                 """,
                 "report.py": """
                 import pandas as pd
@@ -416,7 +418,7 @@ class UnderutilizedInput(ProjectRule):
             unused = [
                 c
                 for c in loaded
-                if not project.read_elsewhere(c, path, [artifact.line])
+                if not project.read_elsewhere(c, path, self._span(facts, artifact.line))
                 and not uses.writes.get(c)
             ]
             if not unused:
@@ -430,6 +432,13 @@ class UnderutilizedInput(ProjectRule):
                 "them can still break this pipeline)",
                 key=f"loaded:{artifact.template}:{','.join(unused)}",
             )
+
+    @staticmethod
+    def _span(facts: ModuleFacts, line: int) -> range:
+        """The lines a read call probably spans (its arguments may wrap): up to the next
+        call of the module, at most ten lines."""
+        following = [c.line for c in facts.calls if c.line > line]
+        return range(line, min([*following, line + 11]))
 
     def _used_whole(
         self, path: str, facts: ModuleFacts, line: int, scope: str, frame: str | None

@@ -14,7 +14,7 @@ from mldebt.findings import Location, Severity
 from mldebt.graph import is_test_path
 from mldebt.resolve.kinds import argument, keyword
 from mldebt.rule import BAD, GOOD, FileRule, ProjectRule
-from mldebt.traversal import positions
+from mldebt.traversal import Dispatch, Scope, positions, walk
 from mldebt_rules._arrays import TextGate, source, string
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ _CLOCK = re.compile(
     r"^(?:datetime\.date\.today|datetime\.datetime\.(?:now|today|utcnow)|time\.strftime"
     r"|time\.time|pandas\.Timestamp\.(?:now|today)|pandas\.to_datetime)$"
 )
-_CLOCK_CALL = re.compile(r"\b(?:today|now|utcnow)\(\)|strftime\(")
+_CLOCK_CALL = re.compile(r"\b(?:today|now|utcnow)\(\)|strftime\(|\btime\(\)")
 
 
 def _reader(name: str) -> bool:
@@ -72,7 +72,7 @@ def _reader(name: str) -> bool:
     return spec is not None and spec.mode in ("r", "glob")
 
 
-class _DownloadsAndClocks(cst.CSTVisitor):
+class _DownloadsAndClocks(cst.BatchableCSTVisitor):
     """The per-file facts of MLD401 that are not artifacts: downloads and clock paths."""
 
     def __init__(self, context: FileContext) -> None:
@@ -81,6 +81,8 @@ class _DownloadsAndClocks(cst.CSTVisitor):
         self.found: list[tuple[cst.CSTNode, str, str, str]] = []
         self.clock_names: set[str] = set()
         self.verified = bool(_VERIFIED.search(context.text))
+        #: Clock paths are looked for only in files that read the clock at all.
+        self.clock = bool(_CLOCK_CALL.search(context.text))
 
     def _qualname(self, node: cst.BaseExpression) -> str:
         parts: list[str] = []
@@ -110,7 +112,7 @@ class _DownloadsAndClocks(cst.CSTVisitor):
         return False
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if self._clocked(node.value):
+        if self.clock and self._clocked(node.value):
             for target in node.targets:
                 if isinstance(target.target, cst.Name):
                     self.clock_names.add(target.target.value)
@@ -135,7 +137,7 @@ class _DownloadsAndClocks(cst.CSTVisitor):
         if not (_reader(name) or (method.startswith("read_") and _reader(method))):
             return
         path = argument(node, 0, "")
-        if path is not None and self._clocked(path):
+        if path is not None and self.clock and self._clocked(path):
             self.found.append((node, "clock", name or method, _short(self.context, path)))
 
 
@@ -346,7 +348,7 @@ class UnstableDataSource(ProjectRule):
         if not _GATE.search(context.text) or is_test_path(context.path):
             return None
         visitor = _DownloadsAndClocks(context)
-        context.module.visit(visitor)
+        walk(context.module, Dispatch([visitor]), Scope())
         if not visitor.found:
             return None
         spans = positions(context.module, [node for node, *_ in visitor.found])
@@ -557,7 +559,7 @@ class UnpinnedPretrained(TextGate, FileRule):
             from huggingface_hub import hf_hub_download
             from transformers import pipeline
 
-            midas = torch.hub.load("intel-isl/MiDaS", "MiDaS_small")
+            midas = torch.hub.load("intel-isl/MiDaS:master", "MiDaS_small")
             weights = hf_hub_download(repo_id="acme/churn-gbm", filename="model.joblib")
             classify = pipeline("sentiment-analysis")
             """,
@@ -637,12 +639,14 @@ class UnpinnedPretrained(TextGate, FileRule):
         if repo is None:
             return
         if shown == "torch.hub.load":
-            if ":" in repo or not hub_id(repo) or "/" not in repo:
+            name, _, ref = repo.partition(":")
+            if (ref and ref.lower() not in _BRANCHES) or not hub_id(name) or "/" not in name:
                 return
+            what = f"the branch `{ref}`" if ref else "the repository's default branch"
             self.report(
                 node,
-                f"`torch.hub.load('{repo}')` loads the repository's default branch: pin a "
-                f"tag or commit (`'{repo}:v1.0'`)",
+                f"`torch.hub.load('{repo}')` loads {what}: pin a tag or commit "
+                f"(`'{name}:v1.0'`)",
             )
             return
         if not hub_id(repo, bare_words=what == "dataset"):

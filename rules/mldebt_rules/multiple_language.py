@@ -472,7 +472,7 @@ class ForeignLanguageCell(FileRule):
         "`%%ruby`, `%%scala`/`%%spark`, `%%octave`, ...; and cells whose `!` shell lines "
         "start another language's interpreter or script (`!Rscript fit.R`, `!julia x.jl`, "
         "`!bash prepare.sh`) or whose line magics run one (`%sql`, `%R`). One finding per "
-        "cell, on its first line, naming the language."
+        "cell, on its (first) magic line, naming the language."
     )
     why = (
         _WHY_SCULLEY + " In a notebook the second language is also invisible to every "

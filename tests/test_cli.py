@@ -423,7 +423,7 @@ def test_explain_shows_the_rule_docs_by_code_or_name(rule: str) -> None:
 
 def test_clean_removes_the_cache_beside_the_configuration(tmp_path: Path) -> None:
     project(tmp_path, {"pyproject.toml": "[tool.mldebt]\n", "src/a.py": MARKER})
-    assert mldebt("check", tmp_path / "src").code == 0
+    assert mldebt("check", tmp_path / "src", "--select", RULES).code == 0
     cache = tmp_path / ".mldebt_cache"
     assert cache.is_dir()
     first = mldebt("clean", tmp_path / "src")

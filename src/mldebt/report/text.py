@@ -75,11 +75,15 @@ def render(result: AnalysisResult, color: bool = False) -> str:
     out = [line(f, color) for f in result.findings]
     if result.findings:
         out.append("")
+    # The language mix never displaces the summary line: that stays the first line of a
+    # clean run and the last of a run with findings (scripts and hooks read it there).
+    mix = language_mix(result.summary)
+    if mix and result.findings:
+        out.append(mix)
     out.append(summary_line(result.summary))
     if result.summary.suppressed:
         out.append(f"({result.summary.suppressed} suppressed by comments)")
-    mix = language_mix(result.summary)
-    if mix:
+    if mix and not result.findings:
         out.append(mix)
     return "\n".join(out) + "\n"
 

@@ -126,3 +126,20 @@ def test_command_languages() -> None:
     assert shell_languages("cd r && Rscript fit.R | tee log.txt") == [("R", "Rscript fit.R")]
     assert shell_languages("pip install -r requirements.txt; ls") == []
     assert shell_languages("echo 'unbalanced") == []
+
+
+def test_a_read_used_only_inside_an_f_string_is_used(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "report.py": (
+                "import pandas as pd\n"
+                'stores = pd.read_csv("stores.csv")\n'
+                'orders = pd.read_csv("orders.csv")\n'
+                'print(f"{len(stores)} stores")\n'
+            )
+        },
+    )
+    config = Config(root=tmp_path, select=["MLD403"])
+    result = analyse([tmp_path], config, jobs=1, use_cache=False)
+    assert [(f.line, f.message.split("`")[1]) for f in result.findings] == [(3, "orders")]

@@ -458,6 +458,23 @@ _BANG = re.compile(r"^\s*(?:[\w.\[\]'\", ]+?\s*=\s*)?!{1,2}(.*)$")
 _LINE_MAGIC = re.compile(r"^\s*(?:[\w.\[\]'\", ]+?\s*=\s*)?%(\w+)\b")
 
 
+_INSTALL = re.compile(
+    r"^\s*(?:sudo\s+)?(?:pip3?|conda|mamba|micromamba|uv|apt(?:-get)?|brew|poetry)\s"
+    r"|^\s*python3?\s+-m\s+pip\s"
+)
+
+
+def _installs_only(cell: str) -> bool:
+    """Is a shell cell only package installs (``%%bash`` + ``pip install ...``)? That is the
+    environment, as ``!pip install`` is, not a second language's logic."""
+    body = [
+        line
+        for line in cell.split("\n")[1:]
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    return bool(body) and all(_INSTALL.match(line) for line in body)
+
+
 class ForeignLanguageCell(FileRule):
     code = "MLD903"
     name = "foreign-language-cell"
@@ -481,8 +498,9 @@ class ForeignLanguageCell(FileRule):
     )
     limits = (
         "`!pip install`, `!ls`, `!wget` and other tool calls are not another language and "
-        "are not reported; `%%html`, `%%markdown`, `%%latex`, `%%writefile` and `%%capture` "
-        "cells are presentation or Python. A notebook whose kernel is not Python is not "
+        "are not reported, nor is a shell cell that only installs packages (`%%bash` with "
+        "`pip install` / `conda install` lines); `%%html`, `%%markdown`, `%%latex`, "
+        "`%%writefile` and `%%capture` cells are presentation or Python. A notebook whose kernel is not Python is not "
         "analysed at all."
     )
     examples = (
@@ -544,6 +562,11 @@ class ForeignLanguageCell(FileRule):
             # %%
             %%html
             <b>Results</b>
+            # %%
+            %%bash
+            # the kernel needs these
+            pip install -q lightgbm==4.3.0
+            conda install -y -c conda-forge shap
             """,
             path="report.ipynb",
         ),
@@ -593,6 +616,8 @@ class ForeignLanguageCell(FileRule):
                 if found:
                     return found[0][0], f"`%%script {words[1]}`"
             language = CELL_MAGICS.get(magic)
+            if language == "shell" and _installs_only(text):
+                return None, ""
             return language, f"`%%{magic}`"
         bang = _BANG.match(first)
         if bang is not None:

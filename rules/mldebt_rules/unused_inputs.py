@@ -102,6 +102,9 @@ def file_columns(context: FileContext) -> dict[str, Any] | None:
     for match in _STRING.finditer(text):
         code.append(text[position : match.start()])
         position = match.end()
+        if match.start() and text[match.start() - 1] in "fF":
+            # An f-string's fields are code: f"{len(stores)} stores" uses `stores`.
+            code.append(" " + re.sub(r"\{\{|\}\}", " ", match.group()) + " ")
         value = match.group(1) if match.group(1) is not None else match.group(2)
         if value is None or not _COLUMN_TEXT.match(value):
             continue

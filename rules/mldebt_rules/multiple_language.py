@@ -500,8 +500,8 @@ class ForeignLanguageCell(FileRule):
         "`!pip install`, `!ls`, `!wget` and other tool calls are not another language and "
         "are not reported, nor is a shell cell that only installs packages (`%%bash` with "
         "`pip install` / `conda install` lines); `%%html`, `%%markdown`, `%%latex`, "
-        "`%%writefile` and `%%capture` cells are presentation or Python. A notebook whose kernel is not Python is not "
-        "analysed at all."
+        "`%%writefile` and `%%capture` cells are presentation or Python. A notebook whose "
+        "kernel is not Python is not analysed at all."
     )
     examples = (
         BAD(

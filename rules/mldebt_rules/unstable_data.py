@@ -424,7 +424,8 @@ _FILE_EXTENSION = re.compile(
 )
 _LOCAL_WORDS = re.compile(
     r"^(?:checkpoints?|ckpts?|outputs?|models?|saved|save|runs?|artifacts?|tmp|results?|"
-    r"local|weights|exports?)(?:[_\-/]|\Z)",
+    r"local|weights|exports?|data|datasets?|experiments?|exps?|logs?|trained|finetuned|"
+    r"fine-tuned|best|final|pretrained|cache|work|out)(?:[_\-/]|\Z)",
     re.IGNORECASE,
 )
 #: ``datasets.load_dataset`` builders that read local files (``data_files=``).

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from mldebt.facts.model import ModuleFacts, Signal
 from mldebt.findings import Location, Severity
-from mldebt.graph import ProjectGraph, is_test_path
+from mldebt.graph import ArtifactUse, ProjectGraph, is_test_path
 from mldebt.rule import BAD, GOOD, ProjectRule
 
 if TYPE_CHECKING:
@@ -547,7 +547,10 @@ class LegacyFeature(ProjectRule):
         "(`df.drop(columns=['f'])`, `df.drop(['f'], axis=1)`) in the same function or "
         "notebook, when nothing between the two reads it: no `df['f']` or `df.f`, no string "
         "naming it, no feature list holding it, and no step that takes the whole frame (a "
-        "fit, a write, a plot, `apply`, a merge, a function of the project)."
+        "fit, a write, a plot, `apply`, a merge, a function of the project). Also across "
+        "modules, through the project graph: a column built in one module and written to a "
+        "file that another module reads and drops the column from, with nothing in the "
+        "project reading it."
     )
     why = (
         _WHY_UNDERUTILIZED + " A column computed and then thrown away is a legacy feature in "
@@ -555,9 +558,11 @@ class LegacyFeature(ProjectRule):
         "still has to be maintained and still fails when its inputs change."
     )
     limits = (
-        "Only the same file is looked at, and the build and the drop must be in one function "
-        "(or both at the top level of a script or notebook). A column built in one module "
-        "and dropped in another is not found."
+        "In one file, the build and the drop must be in one function (or both at the top "
+        "level of a script or notebook). Across files, only the path through a file is "
+        "followed: the column is built in one module, that module writes a file, another "
+        "module reads it and drops the column, and no module reads or names the column "
+        "anywhere else. A frame passed between modules as a return value is not followed."
     )
     examples = (
         BAD(
@@ -598,6 +603,44 @@ class LegacyFeature(ProjectRule):
             print(events["session_len"].mean())
             """,
             expect=2,
+        ),
+        BAD(
+            {
+                "features.py": """
+                import pandas as pd
+
+                clicks = pd.read_parquet("data/clicks.parquet")
+                clicks["hour"] = clicks["ts"].dt.hour
+                clicks["dwell_log"] = (clicks["dwell_ms"] + 1).apply(float)
+                clicks.to_parquet("data/features.parquet")
+                """,
+                "train.py": """
+                import pandas as pd
+                from sklearn.linear_model import LogisticRegression
+
+                data = pd.read_parquet("data/features.parquet")
+                data = data.drop(columns=["dwell_log"])
+                model = LogisticRegression().fit(data[["hour"]], data["clicked"])
+                """,
+            }
+        ),
+        GOOD(
+            {
+                "features.py": """
+                import pandas as pd
+
+                clicks = pd.read_parquet("data/clicks.parquet")
+                clicks["dwell_log"] = (clicks["dwell_ms"] + 1).apply(float)
+                clicks.to_parquet("data/features.parquet")
+                """,
+                "train.py": """
+                import pandas as pd
+
+                data = pd.read_parquet("data/features.parquet")
+                print(data["dwell_log"].describe())
+                data = data.drop(columns=["dwell_log"])
+                """,
+            }
         ),
         GOOD(
             """
@@ -641,6 +684,7 @@ class LegacyFeature(ProjectRule):
 
     def check(self) -> None:
         graph = self.graph
+        across: list[tuple[str, str, Signal]] = []
         for path, facts in sorted(graph.by_path.items()):
             if is_test_path(path) or not facts.signals:
                 continue
@@ -664,6 +708,8 @@ class LegacyFeature(ProjectRule):
                         if w.line < drop.line and w.scope == drop.scope
                     ]
                     if not built:
+                        if not uses.writes.get(column):
+                            across.append((path, column, drop))
                         continue
                     write = max(built, key=lambda s: s.line)
                     start, end = write.line, drop.line
@@ -684,3 +730,72 @@ class LegacyFeature(ProjectRule):
                         key=f"legacy:{column}",
                         related=[Location(path, drop.line, message=f"`{column}` is dropped")],
                     )
+        if across:
+            self._across(across)
+
+    def _across(self, drops: list[tuple[str, str, Signal]]) -> None:
+        """A column built in one module, written to a file that another module reads and
+        where it is dropped with nothing reading it, in either module or anywhere else."""
+        graph = self.graph
+        project = _Project(graph, self.facts_key)
+        reported: set[tuple[str, str]] = set()
+        for path, column, drop in drops:
+            reader = project.uses[path]
+            if reader.reads.get(column) or column in project.feature_lists:
+                continue
+            if any(line != drop.line for line in project.literal_lines(path, column)):
+                continue
+            facts = graph.by_path[path]
+            for use in graph.uses:
+                if use.path != path or use.mode != "r" or use.line >= drop.line:
+                    continue
+                if _whole_frame_use(facts, graph, use.line, drop.line, False, drop.scope):
+                    continue
+                for node in use.nodes:
+                    info = graph.artifacts.get(node)
+                    if info is None or not info.known:
+                        continue
+                    for write in info.writes:
+                        found = self._built_for(project, write, column, path)
+                        if found is None or (write.path, column) in reported:
+                            continue
+                        reported.add((write.path, column))
+                        self.report(
+                            write.path,
+                            found,
+                            f"column `{column}` is built here and written to `{info.label}`; "
+                            f"{path} reads it and drops `{column}` without reading it: a "
+                            "legacy feature; remove the code that builds it",
+                            key=f"legacy:{column}:{info.label}",
+                            related=[
+                                Location(write.path, write.line, message=f"writes `{info.label}`"),
+                                Location(path, use.line, message=f"reads `{info.label}`"),
+                                Location(path, drop.line, message=f"`{column}` is dropped"),
+                            ],
+                        )
+
+    @staticmethod
+    def _built_for(
+        project: _Project, write: ArtifactUse, column: str, reader: str
+    ) -> int | None:
+        """The line where the writing module builds ``column`` before writing it, when no
+        module but the reader's drop ever reads or names it; else None."""
+        if write.path == reader or is_test_path(write.path):
+            return None
+        builder = project.uses.get(write.path)
+        if builder is None:
+            return None
+        builds = [w.line for w in builder.writes.get(column, ()) if w.line < write.line]
+        if not builds or builder.reads.get(column) or builder.drops.get(column):
+            return None
+        if any(line not in builds for line in project.literal_lines(write.path, column)):
+            return None
+        for other, uses in project.uses.items():
+            if other in (write.path, reader):
+                continue
+            if uses.reads.get(column) or project.literal_lines(other, column):
+                return None
+        facts = project.graph.by_path[write.path]
+        if _whole_frame_use(facts, project.graph, min(builds), write.line, False):
+            return None
+        return min(builds)

@@ -35,6 +35,7 @@ _WEB = re.compile(r"(?:https?|ftp)://", re.IGNORECASE)
 _REMOTE = re.compile(r"[a-z][a-z0-9+]*://", re.IGNORECASE)
 #: Path words that name a snapshot that moves (``data/latest/``, ``current_customers.csv``).
 _MOVING = re.compile(r"(?:^|[/_.\-])(latest|current|newest|live|tmp|temp)(?=$|[/_.\-])", re.I)
+_CHECKPOINT = re.compile(r"checkpoint|ckpt", re.IGNORECASE)
 _COMMIT = re.compile(r"(?:^|[/=@])[0-9a-f]{40}(?:$|[/?#])")
 #: Files that verify what they download (a checksum) are not unstable.
 _VERIFIED = re.compile(r"sha256|sha1|md5|checksum|file_hash|hashlib", re.IGNORECASE)
@@ -260,6 +261,8 @@ class UnstableDataSource(ProjectRule):
         "model that is in production."
     )
     limits = (
+        "A `latest` checkpoint (`checkpoints/latest.pt`) is the training run's own output "
+        "and is not reported. "
         "Tables are reported only by name (`current_customers`): a query's missing snapshot "
         "or partition filter is not judged. A URL pinned by a commit hash is taken as stable; "
         "any other web URL is reported, even one the maintainers never change. A download "
@@ -404,8 +407,8 @@ class UnstableDataSource(ProjectRule):
                 return None
             return "a web URL"
         moving = _MOVING.search(text.split("://", 1)[-1])
-        if moving is None or written:
-            return None
+        if moving is None or written or _CHECKPOINT.search(text):
+            return None  # resuming from the latest checkpoint is the run's own output
         word = moving.group(1).lower()
         what = "a path"
         if kind == "table":

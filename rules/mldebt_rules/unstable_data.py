@@ -41,7 +41,19 @@ _COMMIT = re.compile(r"(?:^|[/=@])[0-9a-f]{40}(?:$|[/?#])")
 _VERIFIED = re.compile(r"sha256|sha1|md5|checksum|file_hash|hashlib", re.IGNORECASE)
 _GATE = re.compile(
     r"get_file\(|urlretrieve\(|urlopen\(|requests\.get\(|wget\.download\(|download_url\("
-    r"|\.(?:today|now|utcnow)\(\)|strftime\("
+    r"|\.(?:today|now|utcnow)\(\)|strftime\(|read_gbq\(|spark\w*\.sql\("
+)
+#: Queries of a remote warehouse (BigQuery, Spark/Hive tables): method -> argument.
+_WAREHOUSE_SQL = frozenset({"pandas.read_gbq", "pandas_gbq.read_gbq"})
+_DATAFRAME_FILTER = re.compile(r"\.(?:filter|where)\(")
+_SELECT = re.compile(r"\s*(?:--[^\n]*\n\s*)*(?:SELECT|WITH)\b", re.IGNORECASE)
+_FROM = re.compile(r"\b(?:FROM|JOIN)\s+`?([A-Za-z_][\w.\-`]*)", re.IGNORECASE)
+#: A query pinned to a snapshot or partition: time travel, or a filter on a date literal,
+#: a partition/date column, or a run parameter (an f-string field).
+_PINNED = re.compile(
+    r"\bAS\s+OF\b|FOR\s+SYSTEM_TIME|\bWHERE\b[^;]*?(?:\b(?:ds|dt|date|day|snapshot\w*|"
+    r"partition\w*|_PARTITIONDATE|_PARTITIONTIME|\w*_date|\w*_day)\b|'\d{4}-?\d{2}-?\d{2}'|\{|@|\?|%s)",
+    re.IGNORECASE | re.DOTALL,
 )
 _DOWNLOADERS = {
     "urllib.request.urlretrieve": (0, "url"),
@@ -135,11 +147,41 @@ class _DownloadsAndClocks(cst.BatchableCSTVisitor):
             self.found.append((node, "download", name, url))
             return
         method = node.func.attr.value if isinstance(node.func, cst.Attribute) else name
+        if self._warehouse(node, name, method):
+            return
         if not (_reader(name) or (method.startswith("read_") and _reader(method))):
             return
         path = argument(node, 0, "")
         if path is not None and self.clock and self._clocked(path):
             self.found.append((node, "clock", name or method, _short(self.context, path)))
+
+
+    def _warehouse(self, node: cst.Call, name: str, method: str) -> bool:
+        """A whole remote table read as it is today: ``pd.read_gbq("SELECT ... FROM t")`` or
+        ``spark.sql(...)`` with no snapshot or partition."""
+        receiver = name.rsplit(".", 1)[0].lower()
+        spark = "spark" in receiver.rsplit(".", 1)[-1] or receiver.endswith("spark.read")
+        if spark and method == "sql" and _DATAFRAME_FILTER.search(self.context.text):
+            return True  # the DataFrame may be filtered to a partition afterwards
+        if name in _WAREHOUSE_SQL or (spark and method == "sql"):
+            query = argument(node, 0, "query" if name in _WAREHOUSE_SQL else "sqlQuery")
+            text = _query_text(self.context, query)
+            if text is None or not _SELECT.match(text) or _PINNED.search(text):
+                return True
+            tables = sorted({t.strip("`").lower() for t in _FROM.findall(text)})
+            if tables:
+                self.found.append((node, "table", name, ", ".join(tables)))
+            return True
+        return False
+
+
+def _query_text(context: FileContext, node: cst.BaseExpression | None) -> str | None:
+    if isinstance(node, cst.FormattedString):
+        return "".join(
+            part.value if isinstance(part, cst.FormattedStringText) else "{}"
+            for part in node.parts
+        )
+    return _text(context, node) or None
 
 
 class _Imports:
@@ -249,11 +291,13 @@ class UnstableDataSource(ProjectRule):
         "a web URL (`pd.read_csv('https://...')`, also through a constant of another module); "
         "a path or table whose name says it moves (`latest`, `current`, `newest`, `live`, "
         "`tmp`) when the project does not write it itself; a path computed from the clock "
-        "(`f'exports/{date.today()}/x.csv'`) passed to a reader; and downloads that do not "
+        "(`f'exports/{date.today()}/x.csv'`) passed to a reader; downloads that do not "
         "verify what they fetch (`tf.keras.utils.get_file` without `file_hash`, "
         "`urlretrieve`, `wget.download`, `requests.get` of a data file) in files that compute "
-        "no checksum. Object-store paths (`s3://`, `gs://`) count only when they name a "
-        "moving snapshot. Test files are skipped."
+        "no checksum; and a remote warehouse table queried whole, with no snapshot or "
+        "partition (`pd.read_gbq('SELECT ... FROM shop.orders')`, `spark.sql(...)`). "
+        "Object-store paths (`s3://`, `gs://`) count only when they name a moving snapshot. "
+        "Test files are skipped."
     )
     why = (
         _WHY_DATA + " A URL, a `latest/` folder or today's export is exactly such an input: "
@@ -262,12 +306,14 @@ class UnstableDataSource(ProjectRule):
     )
     limits = (
         "A `latest` checkpoint (`checkpoints/latest.pt`) is the training run's own output "
-        "and is not reported. "
-        "Tables are reported only by name (`current_customers`): a query's missing snapshot "
-        "or partition filter is not judged. A URL pinned by a commit hash is taken as stable; "
-        "any other web URL is reported, even one the maintainers never change. A download "
-        "verified in another file, or by a helper the file calls, is not seen; any mention of "
-        "a checksum (`sha256`, `md5`, `file_hash`) in the file counts as verification."
+        "and is not reported. Remote tables are judged for BigQuery (`pd.read_gbq`) and "
+        "Spark SQL (`spark.sql`, not in files that filter DataFrames) only, and a filter on "
+        "any date-like column or on a parameter counts as a pin; other databases' tables are "
+        "reported only by name (`current_customers`). A URL pinned by a commit hash is taken "
+        "as stable; any other web URL is reported, even one the maintainers never change. A "
+        "download verified in another file, or by a helper the file calls, is not seen; any "
+        "mention of a checksum (`sha256`, `md5`, `file_hash`) in the file counts as "
+        "verification."
     )
     examples = (
         BAD(
@@ -306,6 +352,31 @@ class UnstableDataSource(ProjectRule):
             """,
             path="refresh.ipynb",
             expect=2,
+        ),
+        BAD(
+            """
+            import pandas as pd
+            from pyspark.sql import SparkSession
+
+            spark = SparkSession.builder.getOrCreate()
+            sessions = spark.sql("SELECT user_id, ts, page FROM analytics.sessions")
+            orders = pd.read_gbq("SELECT customer_id, amount FROM shop.orders", project_id="acme")
+            """,
+            expect=2,
+        ),
+        GOOD(
+            """
+            import pandas as pd
+            from pyspark.sql import SparkSession
+
+            RUN_DAY = "2024-06-03"
+            spark = SparkSession.builder.getOrCreate()
+            sessions = spark.sql(f"SELECT * FROM analytics.sessions WHERE ds = '{RUN_DAY}'")
+            orders = pd.read_gbq(
+                "SELECT customer_id, amount FROM shop.orders FOR SYSTEM_TIME AS OF '2024-06-03'",
+                project_id="acme",
+            )
+            """
         ),
         GOOD(
             """
@@ -391,6 +462,14 @@ class UnstableDataSource(ProjectRule):
                         f"`{api}` downloads {where} without verifying a checksum: what it "
                         "fetches can change under the model; pin a hash (`file_hash=`) or "
                         "keep a versioned copy"
+                    )
+                elif kind == "table":
+                    many = ", " in what
+                    message = (
+                        f"`{api}` reads the remote table{'s' if many else ''} `{what}` as "
+                        f"{'they are' if many else 'it is'} at run time, with no snapshot or "
+                        "partition: pin one (`WHERE ds = ...`, `AS OF`) so that a run can be "
+                        "repeated"
                     )
                 else:
                     message = (

@@ -132,4 +132,6 @@ def analyse(
         result.suppressed,
         result.languages,
     )
-    return AnalysisResult(result.findings, summary, config, enabled, result.files, result.graph)
+    return AnalysisResult(
+        result.findings, summary, config, enabled, result.files, result.graph_source
+    )

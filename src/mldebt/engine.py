@@ -71,11 +71,18 @@ class EngineResult:
     lines_of_code: int
     #: The project graph, or how to build it: a run whose project findings came from the
     #: cache never needs one unless a report or export asks.
-    graph: ProjectGraph | Callable[[], ProjectGraph]
+    graph_source: ProjectGraph | Callable[[], ProjectGraph]
     suppressed: int = 0
     facts: list[ModuleFacts] = field(default_factory=list)
     #: Files by language (extension), counted by discovery: the project's language mix.
     languages: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def graph(self) -> ProjectGraph:
+        source = self.graph_source
+        if not isinstance(source, ProjectGraph):
+            self.graph_source = source = source()
+        return source
 
 
 def run(
@@ -125,9 +132,7 @@ def run(
     loc = sum(f.lines_of_code for f in facts)
     files = [s.source.rel for s in states]
     mix = dict(sorted(languages.items(), key=lambda kv: (-kv[1], kv[0])))
-    return EngineResult(
-        findings, files, loc, built[0] if built else graph, suppressed, facts, mix
-    )
+    return EngineResult(findings, files, loc, built[0] if built else graph, suppressed, facts, mix)
 
 
 def _config_files(paths: Sequence[Path], config: Config) -> list[ConfigFile]:

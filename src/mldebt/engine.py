@@ -127,7 +127,10 @@ def run(
                 built[0].add_config(config_files)
         return built[0]
 
-    project_reports = _cached_project_pass(graph, enabled, cache, states, config_files, config.root)
+    with _collector_paused():  # project rules build many small objects and few cycles
+        project_reports = _cached_project_pass(
+            graph, enabled, cache, states, config_files, config.root
+        )
     findings, suppressed = _finalise(states, project_reports, enabled, config, registry)
     loc = sum(f.lines_of_code for f in facts)
     files = [s.source.rel for s in states]
@@ -254,8 +257,14 @@ def _analyse_all(
     specs: list[RuleSpec] = [(cls, dict(opts)) for cls, opts in rules]
     if jobs <= 1 or len(todo) < _IN_PROCESS_BELOW or not _portable(specs):
         with _collector_paused():
-            for task in todo:
-                yield task[0], _analyse_one(task, rules, cache)
+            # what is alive now (cached outcomes) stays alive: keep it out of the per-file
+            # collections, which should scan only what the file allocated
+            gc.freeze()
+            try:
+                for task in todo:
+                    yield task[0], _analyse_one(task, rules, cache)
+            finally:
+                gc.unfreeze()
         return
     finished: set[int] = set()
     try:

@@ -1202,6 +1202,8 @@ class ProjectUsage:
     #: from the facts' references)
     opaque: set[str] = field(default_factory=set)
     _lines: dict[str, list[str] | None] = field(default_factory=dict)
+    #: Results the four dead-code rules share (imported paths, orphans, copies), computed once.
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def usage(self, facts: ModuleFacts) -> Usage | None:
         return self.modules.get(facts.path)
@@ -1334,11 +1336,18 @@ def read_module(root: Path | None, rel: str) -> str | None:
 # project-level questions ---------------------------------------------------------------------
 
 
-def imported_paths(graph: ProjectGraph, project: ProjectUsage) -> set[str]:
+def imported_paths(graph: ProjectGraph, project: ProjectUsage) -> frozenset[str]:
     """Paths of the modules something imports, matched loosely: an import of ``helpers`` from
     a script in ``pipeline/`` finds ``pipeline/helpers.py`` (scripts run from their folder put
     it on ``sys.path``), and so does a string such as ``"pipeline.helpers"``, a dynamic import
     prefix ``f"models.{name}"``, or a package whose modules are loaded by name at run time."""
+    if "imported" not in project.memo:
+        project.memo["imported"] = frozenset(_imported_paths(graph, project))
+    found: frozenset[str] = project.memo["imported"]
+    return found
+
+
+def _imported_paths(graph: ProjectGraph, project: ProjectUsage) -> set[str]:
     by_suffix: dict[str, list[ModuleFacts]] = {}
     for facts in graph.modules():
         if facts.notebook:

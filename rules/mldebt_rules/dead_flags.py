@@ -58,6 +58,7 @@ class FlagIndex:
     def __init__(self, graph: ProjectGraph, project: ProjectUsage) -> None:
         self.graph = graph
         self.project = project
+        self._index_of: dict[int, tuple[Usage, dict[tuple[str, str], Any], dict[str, Any]]] = {}
         usages = [(f, u) for f in graph.modules() if (u := project.usage(f)) is not None]
         self.unreadable = len(usages) + len(project.opaque) < len(project.modules)
         self.strings: set[str] = set()
@@ -213,11 +214,26 @@ class FlagIndex:
             key, value, path, line, f"`{key}` is {value!r} in {where} and nothing overrides it"
         )
 
+    def _indexed(self, usage: Usage) -> tuple[dict[tuple[str, str], Any], dict[str, Any]]:
+        """A module's parameters by (function, name) and definitions by qualname (the first
+        of each, as a scan would find), built once per module."""
+        found = self._index_of.get(id(usage))
+        if found is None or found[0] is not usage:
+            params: dict[tuple[str, str], Any] = {}
+            for param in usage.params:
+                params.setdefault((param.function, param.name), param)
+            definitions: dict[str, Any] = {}
+            for definition in usage.definitions:
+                definitions.setdefault(definition.qualname, definition)
+            found = self._index_of[id(usage)] = (usage, params, definitions)
+        return found[1], found[2]
+
     def parameter_flag(
         self, facts: ModuleFacts, usage: Usage, scope: str, name: str
     ) -> Flag | None:
-        param = next((p for p in usage.params if p.function == scope and p.name == name), None)
-        definition = next((d for d in usage.definitions if d.qualname == scope), None)
+        params, definitions = self._indexed(usage)
+        param = params.get((scope, name))
+        definition = definitions.get(scope)
         if param is None or definition is None or definition.kind == "class":
             return None
         if any(d not in TRANSPARENT_DECORATORS for d in definition.decorators):

@@ -61,6 +61,13 @@ class Orphan:
 def find_orphans(graph: ProjectGraph, project: ProjectUsage) -> list[Orphan]:
     """Library-like modules (definitions only: no main block, no top-level statements that
     run anything) that no module imports, no string names and no project file mentions."""
+    if "orphans" not in project.memo:
+        project.memo["orphans"] = _find_orphans(graph, project)
+    found: list[Orphan] = project.memo["orphans"]
+    return found
+
+
+def _find_orphans(graph: ProjectGraph, project: ProjectUsage) -> list[Orphan]:
     imported = imported_paths(graph, project)
     copies = {c.copy.path for c in find_copies(graph, project)}
     library = is_library(graph, project)

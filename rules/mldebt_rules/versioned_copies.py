@@ -136,6 +136,14 @@ def find_copies(
     graph: ProjectGraph, project: ProjectUsage, min_similarity: float = 0.5
 ) -> list[Copy]:
     """Files named as versions or copies whose live counterpart they still closely resemble."""
+    key = ("copies", min_similarity)
+    if key not in project.memo:
+        project.memo[key] = _find_copies(graph, project, min_similarity)
+    found: list[Copy] = project.memo[key]
+    return found
+
+
+def _find_copies(graph: ProjectGraph, project: ProjectUsage, min_similarity: float) -> list[Copy]:
     imported = imported_paths(graph, project)
     by_folder: dict[str, dict[str, ModuleFacts]] = {}
     by_name: dict[str, list[ModuleFacts]] = {}

@@ -247,7 +247,8 @@ class FlagIndex:
         if function == "__init__":
             owner = scope.rpartition(".")[0]
             callees = {owner.rpartition(".")[2], "__init__"}
-            if owner.rpartition(".")[2] in self.value_uses | self.strings:
+            cls = owner.rpartition(".")[2]
+            if cls in self.value_uses or cls in self.strings:
                 return None
         elif function in self.value_uses or function in self.strings:
             return None  # passed around or named in a string: callers we cannot see

@@ -1,3 +1,3 @@
-from mldebt.cli import main
+from mldebt.cli import run
 
-main()
+run()

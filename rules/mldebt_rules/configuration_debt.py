@@ -188,6 +188,20 @@ class HardCodedHyperparameter(ConfigRule):
                 """,
             }
         ),
+        GOOD(
+            {
+                "config/finetune.py": "learning_rate = 3e-5\nbatch_size = 8\n",
+                "train.py": """\
+                import torch
+
+                # defaults, overridden by a config file or the command line
+                learning_rate = 6e-4
+                batch_size = 12
+                exec(open("configurator.py").read())
+                optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
+                """,
+            }
+        ),
     )
 
     def check(self) -> None:

@@ -255,6 +255,7 @@ def python_config_facts(text: str, path: str) -> dict[str, Any]:
     if tree is None:
         return out
     walker = _Walker(path)
+    walker.overridable_globals = bool(_OVERRIDABLE_GLOBALS.search(text))
     try:
         walker.run(tree)
     except RecursionError:
@@ -322,10 +323,18 @@ def _number(node: ast.expr | None) -> tuple[bool, Any]:
     return False, None
 
 
+_OVERRIDABLE_GLOBALS = re.compile(
+    r"\bexec\(\s*open\(|\bglobals\(\)\s*\[|\bglobals\(\)\.(?:update|items)\("
+)
+
+
 class _Walker:
     def __init__(self, path: str) -> None:
         self.path = path
         self.config_module = is_config_module(path)
+        #: Module-level names the script lets a configurator override (nanoGPT's
+        #: ``exec(open("configurator.py").read())``, a ``globals()`` sweep): its defaults.
+        self.overridable_globals = False
         self.facts = _Facts()
         self.aliases: dict[str, str] = {}  # local name -> dotted module / object
         self.holders: dict[tuple[str, str], _Holder] = {}
@@ -559,7 +568,11 @@ class _Walker:
         if self.config_module and module_level and name is not None:
             self._config_value(name, value, line)
             return
-        if name is not None and _variable_setting(name):
+        if (
+            name is not None
+            and _variable_setting(name)
+            and not (module_level and self.overridable_globals)
+        ):
             ok, number = _number(value)
             if ok and not (number == 1 and normalise(name) == "batch_size"):
                 kind = "constant" if module_level and name.isupper() else "variable"

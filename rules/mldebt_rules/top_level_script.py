@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from mldebt.facts.config import is_config_module
 from mldebt.findings import Severity
 from mldebt.graph import is_test_path
 from mldebt.rule import BAD, GOOD, FileRule
@@ -43,6 +44,17 @@ def _imports(statement: cst.BaseStatement) -> list[str]:
         for inner in statement.body.body:
             found.extend(_imports(inner))
     return [name.partition(".")[0] for name in found]
+
+
+_LITERALS = (cst.Dict, cst.List, cst.Tuple, cst.Set, cst.SimpleString, cst.ConcatenatedString)
+
+
+def _literal_assignment(statement: cst.BaseStatement) -> bool:
+    """``NAME = {...}`` / ``[...]`` / a string: a statement that only holds data."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    return isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(small.value, _LITERALS)
 
 
 def _code_lines(code: str) -> int:
@@ -194,11 +206,57 @@ class TopLevelScript(FileRule):
             path="eda.ipynb",
             options={"max_statements": 2},
         ),
+        GOOD(
+            """
+            import logging.config
+            from pathlib import Path
+
+            import mlflow
+
+            ROOT = Path(__file__).parent.parent
+            MODEL_REGISTRY = ROOT / "mlruns"
+            mlflow.set_tracking_uri("file://" + str(MODEL_REGISTRY))
+            LOGGING = {
+                "version": 1,
+                "handlers": {
+                    "console": {"class": "logging.StreamHandler", "level": "INFO"},
+                    "file": {"class": "logging.FileHandler", "filename": "run.log"},
+                },
+                "root": {"handlers": ["console", "file"], "level": "INFO"},
+            }
+            logging.config.dictConfig(LOGGING)
+            """,
+            path="churn/settings.py",
+            options={"max_statements": 2, "max_lines": 4},
+        ),
+        GOOD(
+            """
+            import pandas as pd
+
+            COLUMNS = [
+                "age",
+                "tenure",
+                "plan",
+                "monthly_charges",
+                "total_charges",
+                "n_tickets",
+            ]
+            df = pd.read_csv("customers.csv", usecols=COLUMNS)
+            df.to_parquet("customers.parquet")
+            """,
+            path="convert.py",
+            options={"max_lines": 4},
+        ),
     )
 
     def visit_Module(self, node: cst.Module) -> None:
         path = self.context.path
-        if self.context.notebook or is_test_path(path) or path.rsplit("/", 1)[-1] == "setup.py":
+        if (
+            self.context.notebook
+            or is_test_path(path)
+            or path.rsplit("/", 1)[-1] == "setup.py"
+            or is_config_module(path)  # settings written as module constants: no steps
+        ):
             return
         body: list[cst.BaseStatement] = []
         ml = False
@@ -222,12 +280,14 @@ class TopLevelScript(FileRule):
         statements = sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1 for s in body)
         max_statements = int(self.opts["max_statements"])
         max_lines = int(self.opts["max_lines"])
+        # a long literal (a logging dict, a list of column names) is data, not steps
+        steps = [s for s in body if not _literal_assignment(s)]
         if statements <= max_statements:
-            lines = sum(_code_lines(node.code_for_node(s)) for s in body)
+            lines = sum(_code_lines(node.code_for_node(s)) for s in steps)
             if lines <= max_lines:
                 return
         else:
-            lines = sum(_code_lines(node.code_for_node(s)) for s in body)
+            lines = sum(_code_lines(node.code_for_node(s)) for s in steps)
         name = path.rsplit("/", 1)[-1]
         self.report(
             body[0],

@@ -18,6 +18,7 @@ from mldebt import __version__
 from mldebt.api import AnalysisResult, analyse
 from mldebt.baseline import Baseline, BaselineError
 from mldebt.cache import CACHE_DIR, clean
+from mldebt.cli_options import config_file_option, jobs_option, no_cache_option
 from mldebt.config import (
     DEFAULT_FAIL_ON,
     FAIL_ON,
@@ -117,12 +118,7 @@ def _write(output: Path | None, text: str) -> None:
 
 def _selection_options(func: F) -> F:
     options = [
-        click.option(
-            "--config",
-            "config_file",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="Use this pyproject.toml or mldebt.toml instead of searching for one.",
-        ),
+        config_file_option,
         click.option(
             "--select",
             multiple=True,
@@ -294,16 +290,8 @@ def _gating_options(func: F) -> F:
     "configuration's fail-on; never: findings never fail it).",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings fail the gate.")
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Worker processes (0: CPU count; 1: in-process).",
-)
-@click.option(
-    "--no-cache", is_flag=True, help="Analyse every file afresh; do not read or write the cache."
-)
+@jobs_option
+@no_cache_option
 @click.option(
     "-q",
     "--quiet",
@@ -498,16 +486,8 @@ def statistics_block(result: AnalysisResult) -> str:
     help="Write the baseline to FILE (default: the configuration's baseline key, else "
     ".mldebt-baseline.json beside the configuration).",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Worker processes (0: CPU count; 1: in-process).",
-)
-@click.option(
-    "--no-cache", is_flag=True, help="Analyse every file afresh; do not read or write the cache."
-)
+@jobs_option
+@no_cache_option
 @_selection_options
 def baseline_command(
     path: Path | None,

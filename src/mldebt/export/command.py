@@ -14,6 +14,7 @@ from typing import NoReturn
 import click
 
 from mldebt.api import analyse
+from mldebt.cli_options import config_file_option, jobs_option, no_cache_option
 from mldebt.config import ConfigError, load_config
 from mldebt.discovery import DiscoveryError
 from mldebt.export.graph_export import FORMATS, VIEWS, export, mermaid_too_big
@@ -55,22 +56,9 @@ def _fail(message: str) -> NoReturn:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write to FILE instead of standard output.",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Worker processes (0: CPU count; 1: in-process).",
-)
-@click.option(
-    "--no-cache", is_flag=True, help="Analyse every file afresh; do not read or write the cache."
-)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Use this pyproject.toml or mldebt.toml instead of searching for one.",
-)
+@jobs_option
+@no_cache_option
+@config_file_option
 def graph(
     path: Path,
     fmt: str,

@@ -16,6 +16,7 @@ import click
 
 from mldebt.api import AnalysisResult, analyse
 from mldebt.baseline import Baseline, BaselineError
+from mldebt.cli_options import config_file_option, jobs_option, no_cache_option
 from mldebt.config import Config, ConfigError, apply_overrides, load_config
 from mldebt.debt import DEFAULT_CHURN_DAYS
 from mldebt.discovery import DiscoveryError
@@ -110,16 +111,8 @@ def _analysis(
     show_default=True,
     help="Window for churn (commits per file, read from git) behind hotspots; 0 skips git.",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Worker processes (0: CPU count; 1: in-process).",
-)
-@click.option(
-    "--no-cache", is_flag=True, help="Analyse every file afresh; do not read or write the cache."
-)
+@jobs_option
+@no_cache_option
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option(
     "--baseline",
@@ -135,12 +128,7 @@ def _analysis(
     metavar="REF",
     help="Mark findings new or unchanged against the findings at git REF.",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Use this pyproject.toml or mldebt.toml instead of searching for one.",
-)
+@config_file_option
 @click.option(
     "--select",
     multiple=True,

@@ -10,6 +10,7 @@ import libcst as cst
 from mldebt.literals import string_value
 from mldebt.resolve import Resolver
 from mldebt.resolve import kinds as k
+from mldebt.traversal import callback_names
 
 if TYPE_CHECKING:
     from mldebt.context import FileContext
@@ -28,20 +29,15 @@ def is_true(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Name) and node.value == "True"
 
 
-def string(node: cst.BaseExpression | None) -> str | None:
-    """The value of a plain (non-f) string literal."""
-    return string_value(node)
-
-
 def label(resolver: Resolver, node: cst.BaseExpression | None) -> str | None:
     """A column label given as a string literal or a name bound to one (``TARGET``)."""
     if node is None:
         return None
-    found = string(node)
+    found = string_value(node)
     if found is not None:
         return found
     literal = resolver.constant(node)
-    return string(literal) if literal is not None and literal is not node else None
+    return string_value(literal) if literal is not None and literal is not node else None
 
 
 def index_value(subscript: cst.Subscript) -> cst.BaseExpression | None:
@@ -82,22 +78,6 @@ def source(module: cst.Module, node: cst.CSTNode) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-_CALLBACKS: dict[type, tuple[str, ...]] = {}
-
-
-def _callbacks(cls: type) -> tuple[str, ...]:
-    """The ``visit_*`` / ``leave_*`` methods a rule class defines (libcst's stubs excluded)."""
-    found = _CALLBACKS.get(cls)
-    if found is None:
-        found = _CALLBACKS[cls] = tuple(
-            name
-            for name in dir(cls)
-            if name.startswith(("visit_", "leave_"))
-            and not getattr(getattr(cls, name), "_is_no_op", False)
-        )
-    return found
-
-
 class TextGate:
     """A rule mixin (listed before ``FileRule``): the rule takes part in a file's traversal
     only when, for every group in ``gates``, the file's text contains one of its strings —
@@ -111,4 +91,4 @@ class TextGate:
         text = self.context.text
         if not all(any(word in text for word in group) for group in self.gates):
             return {}
-        return {name: getattr(self, name) for name in _callbacks(type(self))}
+        return {name: getattr(self, name) for name in callback_names(type(self))}

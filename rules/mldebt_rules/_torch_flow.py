@@ -26,6 +26,7 @@ import libcst as cst
 
 from mldebt.resolve.names import dotted
 from mldebt.rule import FileRule
+from mldebt.traversal import callback_names
 
 # --- gating ------------------------------------------------------------------------------------
 
@@ -51,7 +52,7 @@ class GatedRule(FileRule):
             return {}
         if self.pattern is not None and not self.pattern.search(text):
             return {}
-        return {name: getattr(self, name) for name in _callbacks(type(self))}
+        return {name: getattr(self, name) for name in callback_names(type(self))}
 
 
 #: Test files: ``tests/`` and ``test/`` folders, ``test_*.py``, ``*_test.py``, ``tests.py``,
@@ -59,24 +60,6 @@ class GatedRule(FileRule):
 TEST_FILES = re.compile(
     r"(?:^|/)(?:tests?|testing)/|(?:^|/)test_[^/]*$|_tests?\.py$|(?:^|/)(?:tests?|conftest)\.py$"
 )
-
-_CALLBACK_CACHE: dict[type, tuple[str, ...]] = {}
-
-
-def _callbacks(cls: type) -> tuple[str, ...]:
-    found = _CALLBACK_CACHE.get(cls)
-    if found is None:
-        names = []
-        for attribute in sorted(dir(cls)):
-            kind, _, node_name = attribute.partition("_")
-            if kind not in ("visit", "leave") or not node_name or "_" in node_name:
-                continue
-            method = getattr(cls, attribute)
-            if callable(method) and not getattr(method, "_is_no_op", False):
-                names.append(attribute)
-        found = _CALLBACK_CACHE[cls] = tuple(names)
-    return found
-
 
 # --- reading expressions --------------------------------------------------------------------------
 

@@ -8,16 +8,17 @@ from typing import Any
 import libcst as cst
 
 from mldebt.findings import Severity
+from mldebt.literals import string_value
 from mldebt.resolve import kinds as k
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import TextGate, index_value, label, source, string
+from mldebt_rules._arrays import TextGate, index_value, label, source
 
 _ZERO, _EMPTY = "zero", "empty"
 
 
 def _placeholder(value: cst.BaseExpression) -> str | None:
     """``"zero"`` for 0 / 0.0 / -1, ``"empty"`` for an empty or blank string."""
-    text = string(value)
+    text = string_value(value)
     if text is not None:
         return _EMPTY if not text.strip() else None
     negative = False

@@ -8,9 +8,10 @@ import re
 import libcst as cst
 
 from mldebt.findings import Severity
+from mldebt.literals import string_value
 from mldebt.resolve.kinds import argument, keyword
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import TextGate, source, string
+from mldebt_rules._arrays import TextGate, source
 from mldebt_rules._languages import (
     CELL_MAGICS,
     LINE_MAGICS,
@@ -108,7 +109,7 @@ def _sql_text(resolver_constant: cst.BaseExpression | None) -> str | None:
         if name == "text" and node.args:
             return _sql_text(node.args[0].value)
         return None
-    return string(node)
+    return string_value(node)
 
 
 class EmbeddedSql(TextGate, FileRule):
@@ -426,13 +427,13 @@ class ForeignLanguageCall(TextGate, FileRule):
                 if isinstance(element, cst.StarredElement):  # [*ARIMA, path]
                     spliced = self.context.resolver.constant(element.value)
                     if isinstance(spliced, (cst.List, cst.Tuple)):
-                        words.extend(string(e.value) or "{}" for e in spliced.elements)
+                        words.extend(string_value(e.value) or "{}" for e in spliced.elements)
                         continue
                     if not words:
                         return []
                     words.append("{}")
                     continue
-                text = string(element.value)
+                text = string_value(element.value)
                 if text is None:
                     if not words:
                         return []
@@ -441,7 +442,7 @@ class ForeignLanguageCall(TextGate, FileRule):
             if len(words) >= 3 and words[1] == "-c" and words[0] in ("bash", "sh", "zsh"):
                 return shell_languages(words[2])
             return command_languages(words)
-        text = string(command)
+        text = string_value(command)
         if text is None and isinstance(command, cst.FormattedString):
             text = "".join(
                 part.value if isinstance(part, cst.FormattedStringText) else "{}"

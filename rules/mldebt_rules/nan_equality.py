@@ -5,10 +5,11 @@ from __future__ import annotations
 import libcst as cst
 
 from mldebt.findings import Severity
+from mldebt.literals import string_value
 from mldebt.resolve import kinds as k
 from mldebt.resolve.kinds import positional
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import PANDAS, TextGate, source, string
+from mldebt_rules._arrays import PANDAS, TextGate, source
 
 _NAN_NAMES = frozenset({"numpy.nan", "numpy.NaN", "numpy.NAN", "math.nan", "torch.nan"})
 _NAT_NAMES = frozenset({"pandas.NaT"})
@@ -204,7 +205,7 @@ class NanEquality(TextGate, FileRule):
                 return "NA"
             return None
         if isinstance(expr, cst.Call) and len(expr.args) == 1:
-            text = string(expr.args[0].value)
+            text = string_value(expr.args[0].value)
             if text is None:
                 return None
             name = resolver.call_name(expr)

@@ -12,11 +12,12 @@ from typing import Any
 import libcst as cst
 
 from mldebt.findings import Severity
+from mldebt.literals import string_value
 from mldebt.resolve import Resolver
 from mldebt.resolve import kinds as k
 from mldebt.resolve.kinds import argument, keyword, positional
 from mldebt.rule import BAD, GOOD, FileRule
-from mldebt_rules._arrays import TextGate, string
+from mldebt_rules._arrays import TextGate
 
 _DEFAULT_READERS = ["read_csv", "read_table", "read_fwf", "read_excel"]
 # Any of these makes the columns or their types explicit.
@@ -323,7 +324,7 @@ class MergeParametersImplicit(TextGate, FileRule):
             left, right = func.value, argument(node, 0, "right")
         else:
             return
-        if string(keyword(node, "how")) == "cross":
+        if string_value(keyword(node, "how")) == "cross":
             return
         missing = []
         if "on" in self.require and not given & _KEYS:

@@ -12,10 +12,11 @@ import libcst as cst
 from mldebt.facts import apis
 from mldebt.findings import Location, Severity
 from mldebt.graph import is_test_path
+from mldebt.literals import string_value
 from mldebt.resolve.kinds import argument, keyword
 from mldebt.rule import BAD, GOOD, FileRule, ProjectRule
 from mldebt.traversal import Dispatch, Scope, positions, walk
-from mldebt_rules._arrays import TextGate, source, string
+from mldebt_rules._arrays import TextGate, source
 
 if TYPE_CHECKING:
     from mldebt.context import FileContext
@@ -252,7 +253,7 @@ def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
 def _text(context: FileContext, node: cst.BaseExpression | None) -> str:
     if node is None:
         return ""
-    value = string(node)
+    value = string_value(node)
     if value is None and isinstance(node, cst.Name):
         value = _module_string(context.module, node.value)
     return value or ""
@@ -269,7 +270,7 @@ def _module_string(module: cst.Module, name: str) -> str | None:
                     and isinstance(small.targets[0].target, cst.Name)
                     and small.targets[0].target.value == name
                 ):
-                    found = string(small.value)
+                    found = string_value(small.value)
     return found
 
 
@@ -715,7 +716,7 @@ class UnpinnedPretrained(TextGate, FileRule):
                     )
                 return
             if name == "torch.hub.load":
-                source_kw = string(keyword(node, "source"))
+                source_kw = string_value(keyword(node, "source"))
                 if source_kw == "local":
                     return
         repo = self._string(target)
@@ -754,9 +755,9 @@ class UnpinnedPretrained(TextGate, FileRule):
     def _string(self, node: cst.BaseExpression | None) -> str | None:
         if node is None:
             return None
-        value = string(node)
+        value = string_value(node)
         if value is None and isinstance(node, cst.Name):
             literal = self.context.resolver.constant(node)
             if literal is not None and literal is not node:
-                value = string(literal)
+                value = string_value(literal)
         return value

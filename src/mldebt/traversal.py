@@ -88,7 +88,7 @@ def _child_fields(cls: type, tokens: bool) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _callback_names(cls: type) -> tuple[str, ...]:
+def callback_names(cls: type) -> tuple[str, ...]:
     """The ``visit_<Node>`` and ``leave_<Node>`` methods a visitor class really defines
     (libcst's empty stubs carry ``_is_no_op``), found once per class, not once per file.
     ``visit_<Node>_<field>`` hooks belong to libcst's own visitor and are not dispatched."""
@@ -120,7 +120,7 @@ class Dispatch:
             if type(visitor).get_visitors is not cst.BatchableCSTVisitor.get_visitors:
                 names = list(visitor.get_visitors())  # a visitor that chooses its own methods
             else:
-                names = list(_callback_names(type(visitor)))
+                names = list(callback_names(type(visitor)))
             for method_name in names:
                 kind, _, node_name = method_name.partition("_")
                 if kind in ("visit", "leave") and node_name and "_" not in node_name:

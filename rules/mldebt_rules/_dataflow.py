@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 import libcst as cst
 
 from mldebt.resolve import Resolver
+from mldebt.resolve.names import dotted
 
 Label = tuple[object, ...]
 Labels = frozenset[Label]
@@ -149,9 +150,9 @@ def root_names(expr: cst.BaseExpression) -> list[str]:
         if isinstance(node, cst.Name):
             found.append(node.value)
         elif isinstance(node, cst.Attribute):
-            dotted = _dotted(node)
-            if dotted is not None and dotted.startswith("self."):
-                found.append(dotted)
+            chain = dotted(node)
+            if chain is not None and chain.startswith("self."):
+                found.append(chain)
             elif node.attr.value not in _NOT_DATA_ATTRIBUTES:
                 stack.append(node.value)
         elif isinstance(node, cst.Subscript):
@@ -168,17 +169,6 @@ def root_names(expr: cst.BaseExpression) -> list[str]:
             stack.extend(sub_nodes(node))
     found.reverse()
     return found
-
-
-def _dotted(node: cst.BaseExpression) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if not isinstance(node, cst.Name):
-        return None
-    parts.append(node.value)
-    return ".".join(reversed(parts))
 
 
 #: A rule's hook, asked about every call and binary operation: the labels it adds (or None
@@ -230,9 +220,9 @@ class Flow:
         if isinstance(expr, cst.Name):
             return self.held(expr.value)
         if isinstance(expr, cst.Attribute):
-            dotted = _dotted(expr)
-            if dotted is not None and dotted.startswith("self."):
-                return self.held(dotted)
+            chain = dotted(expr)
+            if chain is not None and chain.startswith("self."):
+                return self.held(chain)
             if expr.attr.value in _NOT_DATA_ATTRIBUTES:
                 return EMPTY
             return self.labels(expr.value)
@@ -304,9 +294,9 @@ class Flow:
         elif isinstance(target, cst.StarredElement):
             self.assign(target.value, labels)
         elif isinstance(target, cst.Attribute):
-            dotted = _dotted(target)
-            if dotted is not None and dotted.startswith("self."):
-                self.set(dotted, labels)
+            chain = dotted(target)
+            if chain is not None and chain.startswith("self."):
+                self.set(chain, labels)
         elif isinstance(target, cst.Subscript):
             base = target.value
             if isinstance(base, cst.Attribute) and base.attr.value in ("loc", "iloc", "at"):
@@ -314,6 +304,6 @@ class Flow:
             if isinstance(base, cst.Name):
                 self.add(base.value, labels)
             elif isinstance(base, cst.Attribute):
-                dotted = _dotted(base)
-                if dotted is not None and dotted.startswith("self."):
-                    self.add(dotted, labels)
+                chain = dotted(base)
+                if chain is not None and chain.startswith("self."):
+                    self.add(chain, labels)

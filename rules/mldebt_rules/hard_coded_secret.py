@@ -9,6 +9,7 @@ import libcst as cst
 
 from mldebt.findings import Severity
 from mldebt.graph import is_test_path
+from mldebt.literals import string_value
 from mldebt.rule import BAD, GOOD, FileRule
 from mldebt.secrets import entropy, is_placeholder, mask, token_shape, url_password
 from mldebt_rules._arrays import TextGate
@@ -120,16 +121,6 @@ def looks_secret(value: str, password: bool) -> bool:
         and entropy(value) >= _MIN_ENTROPY
         and any(c.isdigit() for c in value)
     )
-
-
-def _literal(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        try:
-            value = node.evaluated_value
-        except Exception:  # an escape Python refuses
-            return None
-        return value if isinstance(value, str) else None
-    return None
 
 
 def _is_password(name: str) -> bool:
@@ -293,7 +284,7 @@ class HardCodedSecret(TextGate, FileRule):
     def visit_DictElement(self, node: cst.DictElement) -> None:
         if self.test:
             return
-        key = _literal(node.key)
+        key = string_value(node.key)
         if key is not None and len(key) <= 64:
             self._named(key, node.value)
 
@@ -302,7 +293,7 @@ class HardCodedSecret(TextGate, FileRule):
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         if id(node) in self.seen or not _MAYBE_SECRET.search(node.value):
             return
-        value = _literal(node)
+        value = string_value(node)
         if value:
             self._shaped(node, value)
 
@@ -333,7 +324,7 @@ class HardCodedSecret(TextGate, FileRule):
     def _named(self, name: str, value: cst.BaseExpression) -> None:
         if not secret_name(name):
             return
-        literal = _literal(value)
+        literal = string_value(value)
         if literal is None or id(value) in self.seen:
             return
         if token_shape(literal) is not None or url_password(literal) is not None:
@@ -365,5 +356,5 @@ def _target_name(target: cst.BaseExpression) -> str | None:
     if isinstance(target, cst.Subscript) and len(target.slice) == 1:
         index = target.slice[0].slice
         if isinstance(index, cst.Index):
-            return _literal(index.value)
+            return string_value(index.value)
     return None

@@ -12,6 +12,7 @@ from libcst.helpers import get_full_name_for_node
 
 from mldebt.findings import Location, Severity
 from mldebt.graph import is_test_path
+from mldebt.literals import string_value
 from mldebt.rule import BAD, GOOD, ProjectRule
 
 if TYPE_CHECKING:
@@ -62,10 +63,10 @@ def _shape(value: cst.BaseExpression) -> str | None:
         for element in value.elements:
             if not isinstance(element, cst.DictElement):
                 return None
-            key = element.key
-            if not isinstance(key, cst.SimpleString) or not isinstance(key.evaluated_value, str):
+            key = string_value(element.key) if isinstance(element.key, cst.SimpleString) else None
+            if key is None:
                 return None
-            keys.append(key.evaluated_value)
+            keys.append(key)
         return "dict:" + ",".join(keys)
     return None
 
@@ -77,9 +78,8 @@ def _index(node: cst.Subscript) -> str | None:
     value = node.slice[0].slice.value
     if isinstance(value, cst.Integer):
         return value.value
-    if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
-        return repr(value.evaluated_value)
-    return None
+    text = string_value(value) if isinstance(value, cst.SimpleString) else None
+    return repr(text) if text is not None else None
 
 
 def _calls_model(function: cst.FunctionDef) -> bool:

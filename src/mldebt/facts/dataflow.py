@@ -24,6 +24,7 @@ from mldebt.facts import paths
 from mldebt.facts.apis import is_library
 from mldebt.facts.paths import WILD
 from mldebt.literals import string_value
+from mldebt.resolve.names import dotted
 
 
 @dataclass(eq=False)
@@ -321,7 +322,7 @@ class Flow:
             found |= self.deps(func.value, at, depth)
             return frozenset(found)
         qualname = self.qualname(func)
-        if qualname is not None and qualname != func_name(func) and not is_library(qualname):
+        if qualname is not None and qualname != dotted(func) and not is_library(qualname):
             found.add("f:" + qualname)
         elif isinstance(func, cst.Name):
             callee = self.deps(func, at, depth)
@@ -574,18 +575,6 @@ class _Names:
 
 
 # --- small syntax helpers ----------------------------------------------------------------------
-
-
-def func_name(func: cst.BaseExpression) -> str | None:
-    """``a.b.c`` as written."""
-    names: list[str] = []
-    while isinstance(func, cst.Attribute):
-        names.append(func.attr.value)
-        func = func.value
-    if not isinstance(func, cst.Name):
-        return None
-    names.append(func.value)
-    return ".".join(reversed(names))
 
 
 def _functions_in(scope: Scope) -> set[str]:

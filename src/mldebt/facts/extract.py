@@ -9,22 +9,11 @@ import libcst as cst
 from mldebt.context import FileContext
 from mldebt.facts.model import Call, Definition, Import, ModuleFacts, module_name
 from mldebt.literals import string_value
-
-
-def dotted_name(node: cst.BaseExpression) -> str | None:
-    """``a.b.c`` for a Name/Attribute chain, else None."""
-    parts: list[str] = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if not isinstance(node, cst.Name):
-        return None
-    parts.append(node.value)
-    return ".".join(reversed(parts))
+from mldebt.resolve.names import dotted
 
 
 def _module_of(node: cst.BaseExpression | None) -> str:
-    return dotted_name(node) or "" if node is not None else ""
+    return dotted(node) or "" if node is not None else ""
 
 
 class FactsCollector(cst.BatchableCSTVisitor):
@@ -103,7 +92,7 @@ class FactsCollector(cst.BatchableCSTVisitor):
             target = decorator.decorator
             if isinstance(target, cst.Call):
                 target = target.func
-            names.append(dotted_name(target) or "")
+            names.append(dotted(target) or "")
         self._defs.append((node, name, qualname, kind, tuple(names)))
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -134,7 +123,7 @@ class FactsCollector(cst.BatchableCSTVisitor):
             self.references.add(value)
 
     def visit_Call(self, node: cst.Call) -> None:
-        callee = dotted_name(node.func)
+        callee = dotted(node.func)
         if callee is None:
             return
         self._calls.append((node, callee, self.resolve_name(callee), self.context.scope.qualname))

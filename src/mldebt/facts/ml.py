@@ -27,14 +27,13 @@ from mldebt.facts.dataflow import (
     Scope,
     Tokens,
     bind_arguments,
-    func_name,
     literal_value,
     string_list,
 )
 from mldebt.facts.model import Artifact, Fit, Model, ModuleFacts, Signal, module_name
 from mldebt.literals import string_value
 from mldebt.resolve.kinds import type_kind
-from mldebt.resolve.names import canonical, import_bindings, package_of
+from mldebt.resolve.names import canonical, dotted, import_bindings, package_of
 
 if TYPE_CHECKING:
     from mldebt.context import FileContext
@@ -268,7 +267,7 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
             self._scopes.pop()
 
     def _qualname(self, node: cst.BaseExpression) -> str | None:
-        name = func_name(node)
+        name = dotted(node)
         if name is None:
             return None
         head, _, rest = name.partition(".")
@@ -292,7 +291,7 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
 
     def _note_assigned(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         """Remember the target of the calls a value is made of (``x = read(p).astype(f)``)."""
-        name = func_name(target)
+        name = dotted(target)
         while name is not None and value is not None:
             if isinstance(value, cst.Call):
                 self._assigned[id(value)] = name
@@ -734,7 +733,7 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
         ):
             return None
         if mode == "copy":
-            source = self._add(node, "r", template, api, scope, func_name(path_expr))
+            source = self._add(node, "r", template, api, scope, dotted(path_expr))
             target_expr = _argument(node, spec.dest)
             target = flow.template(target_expr, at) if target_expr is not None else None
             written = self._add(node, "w", target or paths.WILD, api, scope, None)
@@ -742,7 +741,7 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
             return _EMPTY
         if mode == "w":
             data = self._data_expr(node, spec, receiver)
-            var = func_name(data) if data is not None else None
+            var = dotted(data) if data is not None else None
             index = self._add(node, "w", template, api, scope, var)
             if data is not None:
                 self._artifacts[index].inputs |= flow.deps(data, at)
@@ -757,7 +756,7 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
             return _EMPTY
         var = self._assigned_name(node, at)
         if spec.into and receiver is not None:
-            var = func_name(receiver)
+            var = dotted(receiver)
         index = self._add(node, "r", template, api, scope, var)
         if spec.into and receiver is not None:
             loaded = self.model_key(receiver, at, create=True)
@@ -1053,7 +1052,7 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
             return
         if method == "load_state_dict":
             model = self.model_key(
-                receiver, at, create=not _NOT_MODELS.search(func_name(receiver) or "")
+                receiver, at, create=not _NOT_MODELS.search(dotted(receiver) or "")
             )
             if model is not None:
                 for argument in node.args:
@@ -1363,7 +1362,7 @@ class MLFactsCollector(cst.BatchableCSTVisitor):
             axis = _argument(call, (1, "axis"))
             by_column = (
                 isinstance(axis, cst.Integer) and axis.value == "1"
-            ) or (isinstance(axis, cst.SimpleString) and axis.evaluated_value == "columns")
+            ) or (isinstance(axis, cst.SimpleString) and string_value(axis) == "columns")
             dropped = _argument(call, (0, "labels")) if by_column else None
         if dropped is None:
             return
@@ -1567,18 +1566,18 @@ def _table(name: str) -> str:
 
 
 def _describe(node: cst.Call) -> str:
-    return (func_name(node.func) or "<call>") + "()"
+    return (dotted(node.func) or "<call>") + "()"
 
 
 def _target_of(definition: Def) -> str | None:
     node = definition.node
     if isinstance(node, cst.Assign):
         target = node.targets[0].target
-        return func_name(target)
+        return dotted(target)
     if isinstance(node, cst.With):
         for item in node.items:
             if item.item is definition.value and item.asname is not None:
-                return func_name(cst.ensure_type(item.asname.name, cst.Name))
+                return dotted(cst.ensure_type(item.asname.name, cst.Name))
     return None
 
 
